@@ -1,0 +1,15 @@
+//! SeaORM entities for the ashby-partner database.
+//!
+//! Timestamps are stored as integer milliseconds since the Unix epoch: they compare
+//! and sort identically on SQLite and PostgreSQL, which the delivery scheduler and
+//! the vendor API's cursors rely on.
+
+pub mod assessment;
+pub mod partner_key;
+pub mod tenant;
+
+pub mod prelude {
+    pub use super::assessment::Entity as Assessment;
+    pub use super::partner_key::Entity as PartnerKey;
+    pub use super::tenant::Entity as Tenant;
+}

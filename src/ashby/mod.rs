@@ -1,0 +1,3 @@
+//! Ashby's side of the protocol: wire types named exactly as Ashby's schemas name them.
+
+pub mod wire;

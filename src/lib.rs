@@ -1,0 +1,14 @@
+//! ashby-partner: the bridge between an assessment vendor and Ashby.
+
+pub mod ashby;
+pub mod cli;
+pub mod crypto;
+pub mod domain;
+pub mod health;
+pub mod partner_api;
+pub mod secrets;
+pub mod service;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

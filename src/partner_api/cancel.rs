@@ -1,0 +1,60 @@
+//! `assessment.cancel`: answers 200 in every protocol outcome, with `success` saying which.
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::body::AshbyJson;
+use super::{AshbyCaller, PartnerError, failure_envelope};
+use crate::domain::ids::AssessmentId;
+use crate::service::{CancelOutcome, cancel_by_ashby};
+use crate::startup::AppState;
+
+pub async fn cancel(
+    caller: AshbyCaller,
+    body: AshbyJson,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PartnerError> {
+    let raw = body.required(&caller.request_id)?;
+    let id_text = assessment_id_field(&raw).map_err(|message| {
+        PartnerError::invalid("invalid_request", message, caller.request_id.clone())
+    })?;
+    let not_found = || {
+        HttpResponse::Ok().json(failure_envelope(
+            "assessment_not_found",
+            &format!("No assessment with id {id_text:?} exists for this organisation."),
+            &caller.request_id,
+        ))
+    };
+    // A string that is not a UUID cannot be one of our ids.
+    let Ok(id) = id_text.parse::<AssessmentId>() else {
+        return Ok(not_found());
+    };
+    let outcome = cancel_by_ashby(&state.db, caller.tenant_id, id)
+        .await
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    Ok(match outcome {
+        CancelOutcome::Cancelled => {
+            tracing::info!(assessment_id = %id, "assessment cancelled by Ashby");
+            HttpResponse::Ok().json(json!({ "success": true, "results": { "assessment_id": id } }))
+        }
+        CancelOutcome::NotFound => not_found(),
+        CancelOutcome::AlreadyCompleted => HttpResponse::Ok().json(failure_envelope(
+            "assessment_already_completed",
+            "This assessment is already completed and can no longer be cancelled.",
+            &caller.request_id,
+        )),
+    })
+}
+
+fn assessment_id_field(body: &Value) -> Result<&str, String> {
+    let Some(object) = body.as_object() else {
+        return Err("Invalid assessment.cancel request: the body must be a JSON object".into());
+    };
+    match object.get("assessment_id") {
+        None | Some(Value::Null) => {
+            Err("Invalid assessment.cancel request: assessment_id is required".into())
+        }
+        Some(Value::String(id)) => Ok(id),
+        Some(_) => Err("Invalid assessment.cancel request: assessment_id must be a string".into()),
+    }
+}

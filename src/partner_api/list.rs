@@ -1,0 +1,36 @@
+//! `assessment.list`: the catalog for Ashby's picker.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::body::AshbyJson;
+use super::{AshbyCaller, PartnerError};
+use crate::domain::ids::AssessmentTypeId;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct ListedType<'a> {
+    assessment_type_id: AssessmentTypeId,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+}
+
+/// The request body (`{}`) carries nothing; it only has to be JSON when present.
+pub async fn list(
+    _caller: AshbyCaller,
+    _body: AshbyJson,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PartnerError> {
+    let results: Vec<ListedType<'_>> = state
+        .catalog
+        .types()
+        .iter()
+        .map(|t| ListedType {
+            assessment_type_id: t.id,
+            name: &t.name,
+            description: t.description.as_deref(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "success": true, "results": results })))
+}

@@ -1,0 +1,58 @@
+//! `assessment.start`: parse, validate against the catalog, start idempotently.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::body::AshbyJson;
+use super::{AshbyCaller, PartnerError};
+use crate::ashby::wire::{DataBlock, UpdateRequest};
+use crate::domain::ids::AssessmentId;
+use crate::domain::start_request::{StartRequest, StartRequestError};
+use crate::service::start_assessment;
+use crate::startup::AppState;
+use crate::store::assessments;
+
+pub async fn start(
+    caller: AshbyCaller,
+    body: AshbyJson,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PartnerError> {
+    let raw = body.required(&caller.request_id)?;
+    let request = StartRequest::parse(raw, |id| state.catalog.find(id).is_some()).map_err(
+        |error| match error {
+            StartRequestError::Invalid(invalid) => {
+                PartnerError::invalid("invalid_request", invalid.to_string(), caller.request_id.clone())
+            }
+            StartRequestError::UnknownAssessmentType(id) => PartnerError::invalid(
+                "unknown_assessment_type",
+                format!(
+                    "Unknown assessment_type_id {id:?}: refresh the assessment list in Ashby and pick one of the listed assessments."
+                ),
+                caller.request_id.clone(),
+            ),
+        },
+    )?;
+    let outcome = start_assessment(&state.db, caller.tenant_id, &request)
+        .await
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    let assessment = outcome.assessment;
+    let status = assessments::status_of(&assessment)
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    if outcome.created {
+        tracing::info!(assessment_id = %assessment.id, "assessment started");
+    }
+    // The initial status, reported inline; for a retried start, the current status as
+    // of the last update we reported.
+    let update_request = UpdateRequest {
+        assessment_id: AssessmentId(assessment.id),
+        timestamp: assessment.last_update_ms,
+        assessment_status: Some(DataBlock::status(status.ashby_label())),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "results": {
+            "assessment_id": assessment.id,
+            "update_request": update_request,
+        },
+    })))
+}

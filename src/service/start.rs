@@ -1,0 +1,78 @@
+//! `assessment.start`: create the assessment, or find the open one a retry refers to.
+
+use entity::assessment;
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::domain::ids::{AssessmentId, TenantId};
+use crate::domain::lifecycle;
+use crate::domain::start_request::StartRequest;
+use crate::store::{self, assessments};
+
+pub struct StartOutcome {
+    pub assessment: assessment::Model,
+    /// False when an open assessment for the same application and type already existed.
+    pub created: bool,
+}
+
+/// How often to retry when the open assessment a conflict pointed at ended meanwhile.
+const MAX_ATTEMPTS: usize = 3;
+
+/// Starts an assessment, idempotently: while the tenant has an open assessment for the
+/// same application and type, answers that one and changes nothing.
+///
+/// # Errors
+/// Database errors.
+pub async fn start_assessment(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<StartOutcome, DbErr> {
+    for _ in 0..MAX_ATTEMPTS {
+        let now = store::now_ms();
+        let transition = lifecycle::start(now);
+        let history =
+            serde_json::to_value([&transition.history]).map_err(|e| DbErr::Json(e.to_string()))?;
+        let row = assessment::Model {
+            id: AssessmentId::new_random().0,
+            tenant_id: tenant_id.0,
+            assessment_type_id: request.assessment_type_id.0,
+            application_ashby_id: request.application_ashby_id.clone(),
+            candidate_ashby_id: request.candidate_ashby_id.clone(),
+            status: transition.to.as_str().to_owned(),
+            start_request: request.raw.clone(),
+            result: None,
+            profile_url: None,
+            metadata: None,
+            history,
+            last_update_ms: now,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        let txn = store::begin_write(db).await?;
+        if assessments::insert_unless_open(&txn, row.clone()).await? {
+            txn.commit().await?;
+            return Ok(StartOutcome {
+                assessment: row,
+                created: true,
+            });
+        }
+        let open = assessments::find_open(
+            &txn,
+            tenant_id,
+            &request.application_ashby_id,
+            request.assessment_type_id,
+        )
+        .await?;
+        txn.commit().await?;
+        if let Some(assessment) = open {
+            return Ok(StartOutcome {
+                assessment,
+                created: false,
+            });
+        }
+        // The open assessment we collided with became terminal in between: a retake.
+    }
+    Err(DbErr::Custom(
+        "assessment.start kept colliding with concurrent changes".into(),
+    ))
+}

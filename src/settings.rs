@@ -1,0 +1,394 @@
+//! Typed, layered configuration (CONTRACT §2), read once at start-up and passed explicitly.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// The built-in defaults are `config/default.toml` itself, so the commented file and the
+/// defaults can never drift apart.
+const BUILTIN_DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "ASHBY_PARTNER";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid(message.into())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub ashby: AshbySettings,
+    pub delivery: DeliverySettings,
+    pub vendor: VendorSettings,
+    #[serde(default)]
+    pub assessment_types: Vec<AssessmentTypeSettings>,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub auto_migrate: bool,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub encryption_key: Option<SecretString>,
+    pub token_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AshbySettings {
+    pub base_url: String,
+    pub partner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub request_timeout_ms: u64,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorSettings {
+    pub webhook_url: String,
+    pub webhook_secret: SecretString,
+    pub candidate_url_template: String,
+    pub candidate_link_ttl: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentTypeSettings {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldSettings {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: CustomFieldType,
+    #[serde(default)]
+    pub required: bool,
+    pub possible_values: Option<Vec<PossibleValue>>,
+}
+
+/// Ashby's custom field types, spelled as Ashby spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum CustomFieldType {
+    String,
+    Date,
+    DateRange,
+    Number,
+    ValueSelect,
+    MultiValueSelect,
+    Boolean,
+    LongText,
+    Email,
+    Phone,
+    Score,
+    SocialLink,
+    Url,
+    Currency,
+    Location,
+}
+
+impl CustomFieldType {
+    pub fn is_select(self) -> bool {
+        matches!(self, Self::ValueSelect | Self::MultiValueSelect)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PossibleValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// Where to read configuration from, beyond the built-in defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// Directory holding `default.toml` and `<env>.toml`; `config` when unset.
+    pub config_dir: Option<PathBuf>,
+    /// The file given with `--config`.
+    pub config_file: Option<PathBuf>,
+    /// The environment; the process environment when unset (tests pass their own).
+    pub env: Option<HashMap<String, String>>,
+}
+
+impl Settings {
+    /// The built-in defaults alone, validated.
+    ///
+    /// # Errors
+    /// Only if the compiled-in defaults are themselves invalid.
+    pub fn builtin() -> Result<Self, SettingsError> {
+        let config = Config::builder()
+            .add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml))
+            .build()?;
+        let settings: Settings = config.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads every layer of CONTRACT §2, later layers winning, and validates the result.
+    ///
+    /// # Errors
+    /// A missing `--config` file, a file that is not TOML, an unknown key (named in the
+    /// message), a value of the wrong type, or a value that fails validation.
+    pub fn load(sources: &Sources) -> Result<Self, SettingsError> {
+        let env = match &sources.env {
+            Some(env) => env.clone(),
+            None => std::env::vars().collect(),
+        };
+        let config_dir = sources
+            .config_dir
+            .clone()
+            .unwrap_or_else(|| "config".into());
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml))
+            .add_source(toml_file(&config_dir.join("default.toml")).required(false));
+        if let Some(name) = env.get("ASHBY_PARTNER_ENV").filter(|name| !name.is_empty()) {
+            builder = builder
+                .add_source(toml_file(&config_dir.join(format!("{name}.toml"))).required(false));
+        }
+        if let Some(path) = &sources.config_file {
+            if !path.is_file() {
+                return Err(invalid(format!(
+                    "--config {}: no such file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(toml_file(path).required(true));
+        }
+        let mut overlay: config::Map<String, String> = env
+            .iter()
+            .filter(|(key, _)| key.starts_with(&format!("{ENV_PREFIX}__")))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        // Arrays (the catalog) only come from files: an env var cannot express them.
+        overlay
+            .retain(|key, _| !key.contains("ASSESSMENT_TYPES") && !key.contains("CUSTOM_FIELDS"));
+        builder = builder.add_source(
+            Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(overlay)),
+        );
+        if let Some(url) = env.get("DATABASE_URL").filter(|url| !url.is_empty()) {
+            builder = builder.set_override("database.url", url.as_str())?;
+        }
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.normalise();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Treats an empty string for an optional secret as "unset" (env vars cannot unset).
+    fn normalise(&mut self) {
+        use secrecy::ExposeSecret;
+        for secret in [
+            &mut self.security.encryption_key,
+            &mut self.security.token_secret,
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().is_empty())
+            {
+                *secret = None;
+            }
+        }
+    }
+
+    /// # Errors
+    /// The first invalid value, with its key and what to fix.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.server.bind_addr()?;
+        parse_http_url("server.public_url", &self.server.public_url)?;
+        parse_http_url("ashby.base_url", &self.ashby.base_url)?;
+        if self.server.max_body_bytes == 0 {
+            return Err(invalid("server.max_body_bytes must be greater than 0"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections must be greater than 0"));
+        }
+        let delivery = &self.delivery;
+        if delivery.max_attempts == 0 || delivery.concurrency == 0 {
+            return Err(invalid(
+                "delivery.max_attempts and delivery.concurrency must be greater than 0",
+            ));
+        }
+        if delivery.initial_backoff_ms == 0 || delivery.initial_backoff_ms > delivery.max_backoff_ms
+        {
+            return Err(invalid(
+                "delivery.initial_backoff_ms must be greater than 0 and at most delivery.max_backoff_ms",
+            ));
+        }
+        if delivery.request_timeout_ms == 0 {
+            return Err(invalid(
+                "delivery.request_timeout_ms must be greater than 0",
+            ));
+        }
+        if !self.vendor.webhook_url.is_empty() {
+            parse_http_url("vendor.webhook_url", &self.vendor.webhook_url)?;
+        }
+        self.vendor.candidate_link_ttl()?;
+        validate_catalog(&self.assessment_types)?;
+        validate_custom_fields(&self.custom_fields)
+    }
+}
+
+fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
+    File::from(path).format(FileFormat::Toml)
+}
+
+impl ServerSettings {
+    /// # Errors
+    /// When `server.bind` is not `host:port`.
+    pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {
+        self.bind.parse().map_err(|_| {
+            invalid(format!(
+                "server.bind must be an address and port such as 127.0.0.1:8080, not {:?}",
+                self.bind
+            ))
+        })
+    }
+}
+
+impl VendorSettings {
+    /// # Errors
+    /// When `vendor.candidate_link_ttl` is not a duration such as `7d`.
+    pub fn candidate_link_ttl(&self) -> Result<Duration, SettingsError> {
+        parse_duration("vendor.candidate_link_ttl", &self.candidate_link_ttl)
+    }
+}
+
+/// Parses a positive duration such as `90m`, `12h`, `7d`.
+///
+/// # Errors
+/// A message naming `what` when the text is not a positive duration.
+pub fn parse_duration(what: &str, text: &str) -> Result<Duration, SettingsError> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(invalid(format!(
+            "{what} must be a positive duration such as 90m, 12h or 7d, not {text:?}"
+        ))),
+    }
+}
+
+fn parse_http_url(key: &str, text: &str) -> Result<url::Url, SettingsError> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+        _ => Err(invalid(format!(
+            "{key} must be an http(s) URL, not {text:?}"
+        ))),
+    }
+}
+
+fn validate_catalog(types: &[AssessmentTypeSettings]) -> Result<(), SettingsError> {
+    let mut seen = std::collections::HashSet::new();
+    for (index, assessment_type) in types.iter().enumerate() {
+        if assessment_type.name.trim().is_empty() {
+            return Err(invalid(format!(
+                "assessment_types[{index}].name must not be empty"
+            )));
+        }
+        if !seen.insert(assessment_type.id) {
+            return Err(invalid(format!(
+                "assessment_types[{index}].id {} is used twice; ids must be unique",
+                assessment_type.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_custom_fields(fields: &[CustomFieldSettings]) -> Result<(), SettingsError> {
+    let mut seen = std::collections::HashSet::new();
+    for (index, field) in fields.iter().enumerate() {
+        let key = format!("custom_fields[{index}]");
+        if field.id.trim().is_empty() || field.name.trim().is_empty() {
+            return Err(invalid(format!("{key}: id and name must not be empty")));
+        }
+        if !seen.insert(field.id.as_str()) {
+            return Err(invalid(format!("{key}.id {:?} is used twice", field.id)));
+        }
+        match (&field.possible_values, field.field_type.is_select()) {
+            (None, true) => {
+                return Err(invalid(format!(
+                    "{key}.possible_values is required for a {:?} field",
+                    field.field_type
+                )));
+            }
+            (Some(_), false) => {
+                return Err(invalid(format!(
+                    "{key}.possible_values is only allowed for ValueSelect and MultiValueSelect fields"
+                )));
+            }
+            (Some(values), true) => {
+                let mut keys = std::collections::HashSet::new();
+                if values.is_empty() {
+                    return Err(invalid(format!("{key}.possible_values must not be empty")));
+                }
+                for value in values {
+                    if value.key.is_empty() || value.value.is_empty() {
+                        return Err(invalid(format!(
+                            "{key}.possible_values: key and value must not be empty"
+                        )));
+                    }
+                    if !keys.insert(value.key.as_str()) {
+                        return Err(invalid(format!(
+                            "{key}.possible_values: key {:?} is used twice",
+                            value.key
+                        )));
+                    }
+                }
+            }
+            (None, false) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -1,0 +1,220 @@
+use std::collections::HashMap;
+
+use secrecy::ExposeSecret as _;
+
+use super::*;
+
+/// A scratch config directory and the sources that read it, with an empty environment.
+struct Scratch {
+    dir: tempfile::TempDir,
+    env: HashMap<String, String>,
+    config_file: Option<PathBuf>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            env: HashMap::new(),
+            config_file: None,
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    fn load(&self) -> Result<Settings, SettingsError> {
+        Settings::load(&Sources {
+            config_dir: Some(self.dir.path().to_owned()),
+            config_file: self.config_file.clone(),
+            env: Some(self.env.clone()),
+        })
+    }
+
+    fn error(&self) -> String {
+        self.load().unwrap_err().to_string()
+    }
+}
+
+#[test]
+fn the_builtin_defaults_are_enough_to_run() {
+    let settings = Scratch::new().load().unwrap();
+    assert_eq!(settings.server.bind, "127.0.0.1:8080");
+    assert_eq!(settings.server.max_body_bytes, 262_144);
+    assert_eq!(
+        settings.database.url,
+        "sqlite://data/ashby-partner.db?mode=rwc"
+    );
+    assert!(settings.database.auto_migrate);
+    assert!(settings.security.encryption_key.is_none());
+    assert_eq!(settings.delivery.max_attempts, 15);
+    assert_eq!(
+        settings.vendor.candidate_link_ttl().unwrap(),
+        Duration::from_secs(7 * 86_400)
+    );
+    assert_eq!(settings.assessment_types.len(), 1);
+    assert_eq!(settings.custom_fields.len(), 1);
+}
+
+#[test]
+fn each_layer_overrides_the_one_before() {
+    let mut scratch = Scratch::new()
+        .env("ASHBY_PARTNER_ENV", "staging")
+        .env("ASHBY_PARTNER__DELIVERY__CONCURRENCY", "3");
+    scratch.file(
+        "default.toml",
+        "[server]\nbind = \"0.0.0.0:1\"\n[delivery]\nmax_attempts = 2\nconcurrency = 2\n",
+    );
+    scratch.file(
+        "staging.toml",
+        "[server]\nbind = \"0.0.0.0:2\"\n[delivery]\nmax_attempts = 4\n",
+    );
+    scratch.config_file = Some(scratch.file("extra.toml", "[server]\nbind = \"0.0.0.0:3\"\n"));
+    let settings = scratch.load().unwrap();
+    assert_eq!(
+        settings.server.bind, "0.0.0.0:3",
+        "--config beats the env file"
+    );
+    assert_eq!(
+        settings.delivery.max_attempts, 4,
+        "the env file beats default.toml"
+    );
+    assert_eq!(settings.delivery.concurrency, 3, "env vars beat every file");
+    assert_eq!(
+        settings.server.max_body_bytes, 262_144,
+        "untouched keys keep defaults"
+    );
+}
+
+#[test]
+fn database_url_overrides_the_database_url_key() {
+    let scratch = Scratch::new()
+        .env("ASHBY_PARTNER__DATABASE__URL", "postgres://a/b")
+        .env("DATABASE_URL", "postgres://c/d");
+    assert_eq!(scratch.load().unwrap().database.url, "postgres://c/d");
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_empty_means_unset() {
+    let scratch = Scratch::new()
+        .env(
+            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        )
+        .env("ASHBY_PARTNER__SECURITY__ENCRYPTION_KEY", "");
+    let settings = scratch.load().unwrap();
+    assert_eq!(
+        settings.security.token_secret.unwrap().expose_secret(),
+        "0123456789abcdef0123456789abcdef"
+    );
+    assert!(settings.security.encryption_key.is_none());
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key() {
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.file("x.toml", "[server]\nbindd = \"x\"\n"));
+    let error = scratch.error();
+    assert!(
+        error.contains("bindd") && error.contains("server"),
+        "{error}"
+    );
+
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.file("x.toml", "[surver]\nbind = \"x\"\n"));
+    assert!(scratch.error().contains("surver"));
+
+    let error = Scratch::new()
+        .env("ASHBY_PARTNER__DATABASE__URLL", "x")
+        .error();
+    assert!(error.contains("urll"), "{error}");
+}
+
+#[test]
+fn a_missing_config_file_or_bad_toml_is_an_error() {
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.dir.path().join("absent.toml"));
+    assert!(scratch.error().contains("absent.toml"));
+    scratch.config_file = Some(scratch.file("bad.toml", "[server\n"));
+    assert!(scratch.load().is_err());
+}
+
+#[test]
+fn a_configured_catalog_replaces_the_builtin_example() {
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.file(
+        "c.toml",
+        r#"
+[[assessment_types]]
+id = "00000000-0000-4000-8000-0000000000aa"
+name = "A"
+[[assessment_types]]
+id = "00000000-0000-4000-8000-0000000000bb"
+name = "B"
+description = "second"
+"#,
+    ));
+    let settings = scratch.load().unwrap();
+    let names: Vec<_> = settings
+        .assessment_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["A", "B"]);
+}
+
+#[test]
+fn invalid_values_are_rejected_with_their_key() {
+    let cases = [
+        ("[server]\nbind = \"nowhere\"\n", "server.bind"),
+        ("[server]\npublic_url = \"ftp://x\"\n", "server.public_url"),
+        ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+        (
+            "[delivery]\ninitial_backoff_ms = 10\nmax_backoff_ms = 5\n",
+            "delivery.initial_backoff_ms",
+        ),
+        (
+            "[vendor]\ncandidate_link_ttl = \"soon\"\n",
+            "vendor.candidate_link_ttl",
+        ),
+        (
+            "[vendor]\nwebhook_url = \"not a url\"\n",
+            "vendor.webhook_url",
+        ),
+        ("[ashby]\npartner_id = \"nope\"\n", "partner_id"),
+        (
+            "[[assessment_types]]\nid = \"not-a-uuid\"\nname = \"x\"\n",
+            "assessment_types",
+        ),
+        (
+            "[[assessment_types]]\nid = \"00000000-0000-4000-8000-000000000001\"\nname = \"x\"\n[[assessment_types]]\nid = \"00000000-0000-4000-8000-000000000001\"\nname = \"y\"\n",
+            "used twice",
+        ),
+        (
+            "[[custom_fields]]\nid = \"f\"\nname = \"F\"\ntype = \"ValueSelect\"\n",
+            "possible_values is required",
+        ),
+        (
+            "[[custom_fields]]\nid = \"f\"\nname = \"F\"\ntype = \"String\"\npossible_values = [{ key = \"a\", value = \"A\" }]\n",
+            "only allowed",
+        ),
+        (
+            "[[custom_fields]]\nid = \"f\"\nname = \"F\"\ntype = \"Text\"\n",
+            "Text",
+        ),
+    ];
+    for (toml, expected) in cases {
+        let mut scratch = Scratch::new();
+        scratch.config_file = Some(scratch.file("c.toml", toml));
+        let error = scratch.error();
+        assert!(error.contains(expected), "{toml:?} gave {error:?}");
+    }
+}

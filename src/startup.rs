@@ -1,0 +1,153 @@
+//! Building and running the HTTP server. The server binds its own listener (port 0 in
+//! tests) and can be stopped by a handle, so tests start and stop it without sleeps.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use sea_orm::DatabaseConnection;
+use tracing_actix_web::TracingLogger;
+
+use crate::domain::catalog::Catalog;
+use crate::partner_api::{self, PartnerError};
+use crate::secrets::ServerSecrets;
+use crate::settings::Settings;
+use crate::telemetry::RequestSpan;
+use crate::{health, store};
+
+/// What every handler can reach. Read-only after start-up.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub secrets: ServerSecrets,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+}
+
+impl Application {
+    /// Resolves secrets, connects (and migrates, unless `database.auto_migrate` is
+    /// false), and binds `server.bind`.
+    ///
+    /// # Errors
+    /// Any of those steps failing, with a message saying which.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let secrets = ServerSecrets::resolve(&settings)?;
+        let db = store::connect(&settings.database).await?;
+        if settings.database.auto_migrate {
+            store::migrate(&db).await?;
+        }
+        Self::build_with(settings, db, secrets)
+    }
+
+    /// Builds on an existing connection (already migrated).
+    ///
+    /// # Errors
+    /// The listener cannot be bound.
+    pub fn build_with(
+        settings: Settings,
+        db: DatabaseConnection,
+        secrets: ServerSecrets,
+    ) -> Result<Self, StartupError> {
+        let bind = settings.server.bind_addr()?;
+        let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
+            bind: settings.server.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                bind: settings.server.bind.clone(),
+                source,
+            })?
+            .port();
+        let max_body_bytes = settings.server.max_body_bytes;
+        let state = web::Data::new(AppState {
+            catalog: Catalog::new(&settings.assessment_types, &settings.custom_fields),
+            db,
+            settings,
+            secrets,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body_bytes))
+                .configure(health::routes)
+                .configure(partner_api::routes)
+                .default_service(web::to(no_such_route))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            bind: bind.to_string(),
+            source,
+        })?
+        .run();
+        tracing::info!(%bind, port, "listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM, or [`ServerHandle::stop`]).
+    ///
+    /// # Errors
+    /// The server fails while running.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Unknown path or method: a JSON 404/405 in the partner envelope, never HTML.
+async fn no_such_route(req: HttpRequest) -> HttpResponse {
+    let request_id = PartnerError::request_id_of(&req);
+    let known = matches!(
+        req.path(),
+        "/assessment.list"
+            | "/assessment.start"
+            | "/assessment.cancel"
+            | "/assessment.customField.list"
+            | "/customField.list"
+            | "/customFields.fetch"
+    );
+    let (status, code, message) = if known {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed here; use POST.", req.method()),
+        )
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There is no endpoint at {}.", req.path()),
+        )
+    };
+    HttpResponse::build(status).json(partner_api::failure_envelope(code, &message, &request_id))
+}

@@ -1,0 +1,127 @@
+//! Assessments: idempotent creation, tenant-scoped lookups, recorded transitions.
+
+use entity::assessment;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _, TryInsertResult,
+};
+
+use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
+use crate::domain::lifecycle::{AssessmentStatus, HistoryEntry, Transition};
+
+/// The statuses in which an assessment is open (not terminal): must match the partial
+/// unique index `ux_assessments_open_start`.
+const OPEN_STATUSES: [AssessmentStatus; 2] =
+    [AssessmentStatus::Started, AssessmentStatus::InProgress];
+
+/// Inserts `row` unless the tenant already has an open assessment for the same
+/// application and type (the partial unique index decides, atomically, so concurrent
+/// identical starts cannot both insert). Returns whether it was inserted.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_unless_open(
+    db: &impl ConnectionTrait,
+    row: assessment::Model,
+) -> Result<bool, DbErr> {
+    let inserted = assessment::Entity::insert(assessment::ActiveModel::from(row))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .try_insert()
+        .exec_without_returning(db)
+        .await?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+}
+
+/// The tenant's open assessment for an application and type, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_open(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    application_ashby_id: &str,
+    assessment_type_id: AssessmentTypeId,
+) -> Result<Option<assessment::Model>, DbErr> {
+    assessment::Entity::find()
+        .filter(assessment::Column::TenantId.eq(tenant_id.0))
+        .filter(assessment::Column::ApplicationAshbyId.eq(application_ashby_id))
+        .filter(assessment::Column::AssessmentTypeId.eq(assessment_type_id.0))
+        .filter(assessment::Column::Status.is_in(OPEN_STATUSES.map(AssessmentStatus::as_str)))
+        .one(db)
+        .await
+}
+
+/// One of the tenant's assessments, locked for update where the database can (inside a
+/// write transaction on SQLite the whole database already is). Another tenant's
+/// assessment is not found.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    id: AssessmentId,
+) -> Result<Option<assessment::Model>, DbErr> {
+    assessment::Entity::find_by_id(id.0)
+        .filter(assessment::Column::TenantId.eq(tenant_id.0))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// One of the tenant's assessments.
+///
+/// # Errors
+/// Database errors.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    id: AssessmentId,
+) -> Result<Option<assessment::Model>, DbErr> {
+    assessment::Entity::find_by_id(id.0)
+        .filter(assessment::Column::TenantId.eq(tenant_id.0))
+        .one(db)
+        .await
+}
+
+/// Writes a transition decided by the lifecycle: the new status and one more history
+/// entry. Call it in the transaction that read `current` with [`find_for_update`].
+///
+/// # Errors
+/// Database errors, or a history column that is not a JSON array.
+pub async fn record_transition(
+    db: &impl ConnectionTrait,
+    current: &assessment::Model,
+    transition: &Transition,
+) -> Result<(), DbErr> {
+    let mut history = parse_history(&current.history)?;
+    history.push(transition.history.clone());
+    let history = serde_json::to_value(history).map_err(|e| DbErr::Json(e.to_string()))?;
+    let row = assessment::ActiveModel {
+        id: Set(current.id),
+        status: Set(transition.to.as_str().to_owned()),
+        history: Set(history),
+        updated_at_ms: Set(transition.history.at_ms.max(current.updated_at_ms)),
+        ..Default::default()
+    };
+    assessment::Entity::update(row).exec(db).await?;
+    Ok(())
+}
+
+/// The stored status, parsed.
+///
+/// # Errors
+/// A status the lifecycle does not know (the database was edited by hand).
+pub fn status_of(row: &assessment::Model) -> Result<AssessmentStatus, DbErr> {
+    AssessmentStatus::parse(&row.status)
+        .ok_or_else(|| DbErr::Type(format!("unknown assessment status {:?}", row.status)))
+}
+
+/// The stored history, parsed.
+///
+/// # Errors
+/// A history column that is not a list of entries.
+pub fn parse_history(history: &serde_json::Value) -> Result<Vec<HistoryEntry>, DbErr> {
+    serde_json::from_value(history.clone()).map_err(|e| DbErr::Json(e.to_string()))
+}
