@@ -1,0 +1,271 @@
+//! Spawning the application on port 0 over a fresh database, and talking to it.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use actix_web::dev::ServerHandle;
+use ashby_partner::crypto::{IssuedPartnerKey, issue_partner_key, random_secret_base64};
+use ashby_partner::domain::ids::TenantId;
+use ashby_partner::secrets::ServerSecrets;
+use ashby_partner::settings::Settings;
+use ashby_partner::startup::Application;
+use ashby_partner::store::{self, tenants};
+use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection};
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+
+/// A database created for one test.
+pub struct TestDatabase {
+    pub url: String,
+    /// Keeps the SQLite file's directory alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A new, empty database: a SQLite file in a temp dir, or, with TEST_DATABASE_URL, a
+    /// new PostgreSQL database on that server.
+    pub async fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("ap_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("TEST_DATABASE_URL must be reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+}
+
+/// Settings for a test: port 0, the given database, fixed secrets.
+pub fn test_settings(database_url: &str) -> Settings {
+    static SECRETS: OnceLock<(String, String)> = OnceLock::new();
+    let (key, token) = SECRETS.get_or_init(|| (random_secret_base64(), random_secret_base64()));
+    let mut settings = Settings::builtin().unwrap();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.database.url = database_url.into();
+    settings.database.max_connections = 5;
+    settings.security.encryption_key = Some(key.clone().into());
+    settings.security.token_secret = Some(token.clone().into());
+    settings
+}
+
+/// The catalog entry every test can start.
+pub const TYPE_ID: &str = "6f1c2a4e-0000-4000-8000-000000000001";
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub database: TestDatabase,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+}
+
+/// A tenant created for a test, with its partner key in the clear.
+pub struct TestTenant {
+    pub id: TenantId,
+    pub key: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with settings adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let database = TestDatabase::create().await;
+        let mut settings = test_settings(&database.url);
+        adjust(&mut settings);
+        Self::start(settings, database).await
+    }
+
+    /// The server and the test share one pool, so a test can also take the database
+    /// away from the server (see the readiness test).
+    async fn start(settings: Settings, database: TestDatabase) -> Self {
+        let db = store::connect(&settings.database).await.unwrap();
+        store::migrate(&db).await.unwrap();
+        let secrets = ServerSecrets::resolve(&settings).unwrap();
+        let application = Application::build_with(settings.clone(), db.clone(), secrets).unwrap();
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        Self {
+            address,
+            db,
+            settings,
+            database,
+            client: reqwest::Client::new(),
+            handle,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(self) -> Self {
+        self.handle.stop(true).await;
+        self.db.close().await.unwrap();
+        Self::start(self.settings, self.database).await
+    }
+
+    pub fn secrets(&self) -> ServerSecrets {
+        ServerSecrets::resolve(&self.settings).unwrap()
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> TestTenant {
+        let id = TenantId::new_random();
+        let key: IssuedPartnerKey = issue_partner_key();
+        tenants::create(&self.db, id, name, None, None, &key)
+            .await
+            .unwrap();
+        TestTenant {
+            id,
+            key: key.plaintext.expose_secret().to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs JSON to a partner endpoint as the tenant (key as Basic username).
+    pub async fn post_as(
+        &self,
+        tenant: &TestTenant,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .basic_auth(&tenant.key, Some(""))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs a raw body with the tenant's key.
+    pub async fn post_raw(
+        &self,
+        tenant: &TestTenant,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .basic_auth(&tenant.key, Some(""))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts an assessment and returns its id, asserting success.
+    pub async fn start_assessment(&self, tenant: &TestTenant, body: &Value) -> String {
+        let response = self.post_as(tenant, "/assessment.start", body).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["results"]["assessment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// A realistic `assessment.start` body, as Ashby sends it (with fields we do not know).
+pub fn start_body(application_id: &str) -> Value {
+    json!({
+        "assessment_type_id": TYPE_ID,
+        "candidate": {
+            "ashby_id": uuid::Uuid::new_v4().to_string(),
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ada@example.com",
+            "ashby_profile_url": "https://app.ashbyhq.com/candidates/ada"
+        },
+        "application": { "ashby_id": application_id, "status": "Active" },
+        "job": {
+            "ashby_id": uuid::Uuid::new_v4().to_string(),
+            "name": "Backend Engineer",
+            "req_id": "REQ-42",
+            "ashby_job_url": "https://app.ashbyhq.com/jobs/backend",
+            "hiringTeam": [{
+                "userId": uuid::Uuid::new_v4().to_string(),
+                "firstName": "Grace",
+                "lastName": "Hopper",
+                "email": "grace@example.com",
+                "role": "Hiring Manager"
+            }]
+        },
+        "additional_fields": { "seniority": "sr" },
+        "interviewStageId": "a-field-ashby-added-later"
+    })
+}
+
+/// Where Ashby's schemas are: a copy is vendored in tests/ashby-schemas so a fresh clone
+/// can run the suite; `shared_copy_matches` checks it against the project's original.
+fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ashby-schemas")
+}
+
+/// Validates `instance` against one of Ashby's schemas (by file name), formats included.
+pub fn assert_matches_schema(schema_file: &str, instance: &Value) {
+    let text = std::fs::read_to_string(schemas_dir().join(schema_file)).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{instance} does not match {schema_file}: {errors:#?}"
+    );
+}
+
+#[test]
+fn vendored_schemas_match_the_shared_originals() {
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ashby-schemas");
+    let Ok(entries) = std::fs::read_dir(&shared) else {
+        return; // Outside the project's workspace there is no shared/ to compare with.
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let vendored = schemas_dir().join(path.file_name().unwrap());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&vendored).unwrap_or_default(),
+            "{} differs from the vendored copy",
+            path.display()
+        );
+    }
+}

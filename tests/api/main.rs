@@ -1,0 +1,8 @@
+//! The integration suite: one binary, a fresh database per test. SQLite by default;
+//! PostgreSQL when TEST_DATABASE_URL is set (see README).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod health;
+mod partner_auth;
