@@ -37,20 +37,23 @@ pub enum TenantCommand {
     },
     /// Store a tenant's Ashby API key, encrypted. KEY "-" reads it from stdin.
     SetAshbyKey {
-        id: TenantId,
+        /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
         key: String,
         #[arg(long)]
         json: bool,
     },
     /// Issue a new partner key; older keys keep working until revoke-keys.
     RotateKey {
-        id: TenantId,
+        /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
         #[arg(long)]
         json: bool,
     },
     /// Revoke a tenant's partner keys.
     RevokeKeys {
-        id: TenantId,
+        /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
         /// Keep the newest key (the one rotate-key printed last).
         #[arg(long, required = true)]
         except_newest: bool,
@@ -105,6 +108,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         } => create(&db, &settings, name, ashby_api_key, ashby_base_url, json).await,
         TenantCommand::List { json } => list(&db, json).await,
         TenantCommand::SetAshbyKey { id, key, json } => {
+            let id = parse_tenant_id(&id)?;
             let secrets = ServerSecrets::resolve(&settings)?;
             let key = read_key_argument(&key)?;
             let sealed = secrets.sealer.seal(&key, &id.to_string())?;
@@ -121,6 +125,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
             )
         }
         TenantCommand::RotateKey { id, json } => {
+            let id = parse_tenant_id(&id)?;
             ensure_exists(&db, id).await?;
             let key = issue_partner_key();
             tenants::add_key(&db, id, &key).await?;
@@ -136,6 +141,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
             })
         }
         TenantCommand::RevokeKeys { id, json, .. } => {
+            let id = parse_tenant_id(&id)?;
             ensure_exists(&db, id).await?;
             let revoked = tenants::revoke_keys_except_newest(&db, id).await?;
             print(json, &Revoked { id, revoked }, |r| {
@@ -238,6 +244,16 @@ async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection
             .context("cannot migrate the database")?;
     }
     Ok(db)
+}
+
+/// A tenant id given on the command line. Parsed here rather than by clap, whose
+/// error for a bad value spans several lines; CONTRACT §3 wants one that says what to fix.
+fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
+    text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "{text:?} is not a tenant id: give the UUID that `tenant create` or `tenant list` printed"
+        )
+    })
 }
 
 async fn ensure_exists(db: &DatabaseConnection, id: TenantId) -> anyhow::Result<()> {

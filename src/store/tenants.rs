@@ -46,6 +46,10 @@ pub async fn create(
 
 /// Adds a partner key to a tenant; older keys keep working until revoked.
 ///
+/// The key's `created_at_ms` is made strictly later than any earlier key of the tenant,
+/// so "the newest key" ([`revoke_keys_except_newest`]) is well defined even when two
+/// keys are issued within one millisecond.
+///
 /// # Errors
 /// Database errors.
 pub async fn add_key(
@@ -53,12 +57,18 @@ pub async fn add_key(
     tenant_id: TenantId,
     key: &IssuedPartnerKey,
 ) -> Result<(), DbErr> {
+    let latest = partner_key::Entity::find()
+        .filter(partner_key::Column::TenantId.eq(tenant_id.0))
+        .order_by_desc(partner_key::Column::CreatedAtMs)
+        .one(db)
+        .await?;
+    let created_at_ms = latest.map_or(now_ms(), |k| now_ms().max(k.created_at_ms + 1));
     let row = partner_key::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         tenant_id: Set(tenant_id.0),
         key_hash: Set(key.hash.clone()),
         key_prefix: Set(key.display_prefix.clone()),
-        created_at_ms: Set(now_ms()),
+        created_at_ms: Set(created_at_ms),
         revoked_at_ms: Set(None),
     };
     partner_key::Entity::insert(row)

@@ -269,3 +269,32 @@ fn vendored_schemas_match_the_shared_originals() {
         );
     }
 }
+
+/// Asserts a partner-API error: the exact status and the JSON envelope
+/// `{"success": false, "message", "errors": [code], "errorInfo": {"code", "message",
+/// "requestId"}}` with a non-empty message and request id. Returns the body.
+pub async fn assert_error_envelope(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for {code}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["success"], false, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(!message.trim().is_empty(), "{body}");
+    assert_eq!(body["errors"], json!([code]), "{body}");
+    assert_eq!(body["errorInfo"]["code"], code, "{body}");
+    assert_eq!(body["errorInfo"]["message"], message, "{body}");
+    assert!(
+        body["errorInfo"]["requestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
+    body
+}

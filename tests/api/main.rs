@@ -4,5 +4,9 @@
 
 mod helpers;
 
+mod assessment_cancel;
+mod assessment_start;
+mod catalog;
+mod cli;
 mod health;
 mod partner_auth;
