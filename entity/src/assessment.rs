@@ -28,6 +28,10 @@ pub struct Model {
     pub history: Json,
     /// The `timestamp` of the last update reported to Ashby; the next one must be larger.
     pub last_update_ms: i64,
+    /// The vendor event that made the assessment terminal, normalised: an exact repeat
+    /// of it is answered 200 without a new delivery.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub terminal_event: Option<Json>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }

@@ -5,11 +5,15 @@
 //! the vendor API's cursors rely on.
 
 pub mod assessment;
+pub mod delivery;
+pub mod delivery_attempt;
 pub mod partner_key;
 pub mod tenant;
 
 pub mod prelude {
     pub use super::assessment::Entity as Assessment;
+    pub use super::delivery::Entity as Delivery;
+    pub use super::delivery_attempt::Entity as DeliveryAttempt;
     pub use super::partner_key::Entity as PartnerKey;
     pub use super::tenant::Entity as Tenant;
 }

@@ -12,6 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::data_block::DataBlock;
+use super::vendor_event::{VendorEvent, VendorStatus};
+use crate::ashby::wire::UpdateFields;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssessmentStatus {
@@ -82,21 +86,31 @@ pub struct HistoryEntry {
 }
 
 /// Something that asks an assessment to change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<'a> {
     /// Ashby called `assessment.cancel`.
     CancelledByAshby,
+    /// The vendor's engine reported progress, a result, a cancellation or an expiry.
+    Vendor(&'a VendorEvent),
 }
 
-/// A change to apply: the new status and the history entry recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message a transition sends out, written to the outbox with the state change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Emission {
+    /// `assessment.update` to Ashby; the service adds the id and the timestamp.
+    AshbyUpdate(UpdateFields),
+}
+
+/// A change to apply: the new status, the history entry recording it, what it sends.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub to: AssessmentStatus,
     pub history: HistoryEntry,
+    pub emissions: Vec<Emission>,
 }
 
 /// What an event does to an assessment in a given status.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Apply(Transition),
     /// The event asks for what already holds (a repeat): succeed, change nothing.
@@ -108,9 +122,12 @@ pub enum Decision {
 pub enum Refusal {
     #[error("the assessment is already completed")]
     AlreadyCompleted,
+    #[error("the assessment is already {}, which is final", .0.as_str())]
+    Final(AssessmentStatus),
 }
 
-/// The first status of every assessment, recorded when Ashby starts it.
+/// The first status of every assessment, recorded when Ashby starts it. Ashby learns it
+/// from the start answer itself, so nothing is emitted.
 pub fn start(at_ms: i64) -> Transition {
     Transition {
         to: AssessmentStatus::Started,
@@ -119,16 +136,24 @@ pub fn start(at_ms: i64) -> Transition {
             at_ms,
             source: Source::Ashby,
         },
+        emissions: Vec::new(),
     }
 }
 
-/// Decides what `event` does to an assessment that is `current`.
+/// Decides what `event` does to an assessment that is `current`. `terminal_event` is
+/// the vendor event that ended it, if a vendor event did.
 ///
 /// # Errors
 /// [`Refusal`] when the event is not allowed in `current`.
-pub fn decide(current: AssessmentStatus, event: Event, at_ms: i64) -> Result<Decision, Refusal> {
+pub fn decide(
+    current: AssessmentStatus,
+    event: Event<'_>,
+    at_ms: i64,
+    terminal_event: Option<&VendorEvent>,
+) -> Result<Decision, Refusal> {
     use AssessmentStatus::*;
     match (event, current) {
+        // Ashby asked for the cancel: nothing goes back to Ashby.
         (Event::CancelledByAshby, Started | InProgress) => Ok(Decision::Apply(Transition {
             to: Cancelled,
             history: HistoryEntry {
@@ -136,10 +161,70 @@ pub fn decide(current: AssessmentStatus, event: Event, at_ms: i64) -> Result<Dec
                 at_ms,
                 source: Source::Ashby,
             },
+            emissions: Vec::new(),
         })),
         // Ashby wants it stopped, and it already is: nothing to do, and nothing to refuse.
         (Event::CancelledByAshby, Cancelled | Expired) => Ok(Decision::AlreadyDone),
         (Event::CancelledByAshby, Completed) => Err(Refusal::AlreadyCompleted),
+        (Event::Vendor(vendor), Started | InProgress) => {
+            let to = vendor.status.status();
+            Ok(Decision::Apply(Transition {
+                to,
+                history: HistoryEntry {
+                    status: to,
+                    at_ms,
+                    source: Source::Vendor,
+                },
+                emissions: vec![Emission::AshbyUpdate(update_for(vendor))],
+            }))
+        }
+        (Event::Vendor(vendor), Completed | Cancelled | Expired) => {
+            if terminal_event == Some(vendor) {
+                Ok(Decision::AlreadyDone)
+            } else {
+                Err(Refusal::Final(current))
+            }
+        }
+    }
+}
+
+/// CONTRACT §6: what Ashby is told for each vendor event.
+fn update_for(event: &VendorEvent) -> UpdateFields {
+    let metadata = event.metadata.clone();
+    match event.status {
+        VendorStatus::InProgress => UpdateFields {
+            assessment_status: Some(DataBlock::status(
+                AssessmentStatus::InProgress.ashby_label(),
+            )),
+            metadata,
+            ..UpdateFields::default()
+        },
+        VendorStatus::Completed => UpdateFields {
+            assessment_status: Some(DataBlock::status(AssessmentStatus::Completed.ashby_label())),
+            assessment_result: event.result.clone(),
+            assessment_profile_url: event
+                .profile_url
+                .as_deref()
+                .map(|url| DataBlock::url("profile_url", "Results", url)),
+            metadata,
+            ..UpdateFields::default()
+        },
+        VendorStatus::Cancelled | VendorStatus::Expired => {
+            let default_reason = if event.status == VendorStatus::Cancelled {
+                "Cancelled"
+            } else {
+                "Expired"
+            };
+            UpdateFields {
+                cancelled_reason: Some(DataBlock::string(
+                    "cancelled_reason",
+                    "Reason",
+                    event.reason.as_deref().unwrap_or(default_reason),
+                )),
+                metadata,
+                ..UpdateFields::default()
+            }
+        }
     }
 }
 
@@ -168,9 +253,10 @@ mod tests {
     }
 
     #[test]
-    fn a_start_records_started_by_ashby() {
+    fn a_start_records_started_by_ashby_and_emits_nothing() {
         let transition = start(42);
         assert_eq!(transition.to, Started);
+        assert!(transition.emissions.is_empty());
         assert_eq!(
             transition.history,
             HistoryEntry {
@@ -184,7 +270,7 @@ mod tests {
     #[test]
     fn ashby_can_cancel_a_running_assessment() {
         for current in [Started, InProgress] {
-            let decision = decide(current, Event::CancelledByAshby, 7).unwrap();
+            let decision = decide(current, Event::CancelledByAshby, 7, None).unwrap();
             assert_eq!(
                 decision,
                 Decision::Apply(Transition {
@@ -193,7 +279,8 @@ mod tests {
                         status: Cancelled,
                         at_ms: 7,
                         source: Source::Ashby
-                    }
+                    },
+                    emissions: vec![],
                 })
             );
         }
@@ -203,7 +290,7 @@ mod tests {
     fn cancelling_an_ended_assessment_changes_nothing() {
         for current in [Cancelled, Expired] {
             assert_eq!(
-                decide(current, Event::CancelledByAshby, 7),
+                decide(current, Event::CancelledByAshby, 7, None),
                 Ok(Decision::AlreadyDone)
             );
         }
@@ -212,8 +299,111 @@ mod tests {
     #[test]
     fn a_completed_assessment_cannot_be_cancelled() {
         assert_eq!(
-            decide(Completed, Event::CancelledByAshby, 7),
+            decide(Completed, Event::CancelledByAshby, 7, None),
             Err(Refusal::AlreadyCompleted)
         );
+    }
+
+    fn vendor(body: serde_json::Value) -> VendorEvent {
+        let body: crate::domain::vendor_event::VendorEventBody =
+            serde_json::from_value(body).unwrap();
+        VendorEvent::try_from(body).unwrap()
+    }
+
+    fn applied(decision: Result<Decision, Refusal>) -> Transition {
+        match decision {
+            Ok(Decision::Apply(transition)) => transition,
+            other => panic!("expected a transition, got {other:?}"),
+        }
+    }
+
+    fn update_of(transition: &Transition) -> serde_json::Value {
+        let [Emission::AshbyUpdate(fields)] = transition.emissions.as_slice() else {
+            panic!("expected one update, got {:?}", transition.emissions);
+        };
+        serde_json::to_value(fields).unwrap()
+    }
+
+    #[test]
+    fn progress_is_reported_as_in_progress_with_its_metadata_and_may_repeat() {
+        let event = vendor(serde_json::json!({"status": "in_progress", "metadata": [
+            {"identifier": "eta", "label": "ETA", "type": "numeric_duration_minutes", "value": 30}
+        ]}));
+        for current in [Started, InProgress] {
+            let transition = applied(decide(current, Event::Vendor(&event), 9, None));
+            assert_eq!(transition.to, InProgress);
+            assert_eq!(transition.history.source, Source::Vendor);
+            assert_eq!(
+                update_of(&transition),
+                serde_json::json!({
+                    "assessment_status": {"identifier": "status", "label": "Status", "type": "string", "value": "In Progress"},
+                    "metadata": [{"identifier": "eta", "label": "ETA", "type": "numeric_duration_minutes", "value": 30}]
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_completion_reports_status_result_and_profile_url() {
+        let event = vendor(serde_json::json!({
+            "status": "completed",
+            "result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88},
+            "profile_url": "https://tests.example/r/1"
+        }));
+        let transition = applied(decide(InProgress, Event::Vendor(&event), 9, None));
+        assert_eq!(transition.to, Completed);
+        assert_eq!(
+            update_of(&transition),
+            serde_json::json!({
+                "assessment_status": {"identifier": "status", "label": "Status", "type": "string", "value": "Completed"},
+                "assessment_result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88},
+                "assessment_profile_url": {"identifier": "profile_url", "label": "Results", "type": "url", "value": "https://tests.example/r/1"}
+            })
+        );
+    }
+
+    #[test]
+    fn vendor_cancellations_and_expiries_report_a_reason() {
+        let cases = [
+            (
+                serde_json::json!({"status": "cancelled"}),
+                Cancelled,
+                "Cancelled",
+            ),
+            (serde_json::json!({"status": "expired"}), Expired, "Expired"),
+            (
+                serde_json::json!({"status": "cancelled", "reason": "Candidate withdrew"}),
+                Cancelled,
+                "Candidate withdrew",
+            ),
+        ];
+        for (body, status, reason) in cases {
+            let event = vendor(body);
+            let transition = applied(decide(Started, Event::Vendor(&event), 9, None));
+            assert_eq!(transition.to, status);
+            assert_eq!(update_of(&transition)["cancelled_reason"]["value"], reason);
+            assert!(update_of(&transition).get("assessment_status").is_none());
+        }
+    }
+
+    #[test]
+    fn terminal_states_are_final_except_for_an_exact_repeat() {
+        let done = vendor(serde_json::json!({"status": "expired"}));
+        let other = vendor(serde_json::json!({"status": "expired", "reason": "late"}));
+        let progress = vendor(serde_json::json!({"status": "in_progress"}));
+        assert_eq!(
+            decide(Expired, Event::Vendor(&done), 9, Some(&done)),
+            Ok(Decision::AlreadyDone)
+        );
+        assert_eq!(
+            decide(Expired, Event::Vendor(&other), 9, Some(&done)),
+            Err(Refusal::Final(Expired))
+        );
+        for current in [Completed, Cancelled, Expired] {
+            assert_eq!(
+                decide(current, Event::Vendor(&progress), 9, None),
+                Err(Refusal::Final(current))
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
-use crate::ashby::wire::{DataBlock, UpdateRequest};
+use crate::ashby::wire::{DataBlock, UpdateFields, UpdateRequest};
 use crate::domain::ids::AssessmentId;
 use crate::domain::start_request::{StartRequest, StartRequestError};
 use crate::service::start_assessment;
@@ -46,7 +46,10 @@ pub async fn start(
     let update_request = UpdateRequest {
         assessment_id: AssessmentId(assessment.id),
         timestamp: assessment.last_update_ms,
-        assessment_status: Some(DataBlock::status(status.ashby_label())),
+        fields: UpdateFields {
+            assessment_status: Some(DataBlock::status(status.ashby_label())),
+            ..UpdateFields::default()
+        },
     };
     Ok(HttpResponse::Ok().json(json!({
         "success": true,

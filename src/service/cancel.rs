@@ -2,8 +2,9 @@
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::transition::{self, Applied};
 use crate::domain::ids::{AssessmentId, TenantId};
-use crate::domain::lifecycle::{self, Decision, Event, Refusal};
+use crate::domain::lifecycle::{Event, Refusal};
 use crate::store::{self, assessments};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +30,12 @@ pub async fn cancel_by_ashby(
     let Some(current) = assessments::find_for_update(&txn, tenant_id, id).await? else {
         return Ok(CancelOutcome::NotFound);
     };
-    let status = assessments::status_of(&current)?;
-    let outcome = match lifecycle::decide(status, Event::CancelledByAshby, store::now_ms()) {
-        Ok(Decision::Apply(transition)) => {
-            assessments::record_transition(&txn, &current, &transition).await?;
-            CancelOutcome::Cancelled
-        }
-        Ok(Decision::AlreadyDone) => CancelOutcome::Cancelled,
+    let now = store::now_ms();
+    let outcome = match transition::apply(&txn, current, Event::CancelledByAshby, now, now).await? {
+        Ok(Applied::Changed { .. } | Applied::Unchanged(_)) => CancelOutcome::Cancelled,
         Err(Refusal::AlreadyCompleted) => CancelOutcome::AlreadyCompleted,
+        // The lifecycle refuses an Ashby cancel only for a completed assessment.
+        Err(Refusal::Final(_)) => CancelOutcome::AlreadyCompleted,
     };
     txn.commit().await?;
     Ok(outcome)

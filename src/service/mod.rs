@@ -1,8 +1,13 @@
 //! Operations on assessments, shared by every HTTP surface: each one a database
-//! transaction around a lifecycle decision.
+//! transaction around a lifecycle decision, with its outbox rows.
 
 mod cancel;
+mod completed;
 mod start;
+mod transition;
+mod vendor_event;
 
 pub use cancel::{CancelOutcome, cancel_by_ashby};
+pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use start::{StartOutcome, start_assessment};
+pub use vendor_event::{EventOutcome, record_vendor_event};

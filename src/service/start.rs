@@ -45,6 +45,7 @@ pub async fn start_assessment(
             metadata: None,
             history,
             last_update_ms: now,
+            terminal_event: None,
             created_at_ms: now,
             updated_at_ms: now,
         };

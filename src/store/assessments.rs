@@ -70,6 +70,31 @@ pub async fn find_for_update(
         .await
 }
 
+/// Any tenant's assessment, locked for update (the vendor API spans tenants).
+///
+/// # Errors
+/// Database errors.
+pub async fn find_any_for_update(
+    db: &impl ConnectionTrait,
+    id: AssessmentId,
+) -> Result<Option<assessment::Model>, DbErr> {
+    assessment::Entity::find_by_id(id.0)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Any tenant's assessment.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_any(
+    db: &impl ConnectionTrait,
+    id: AssessmentId,
+) -> Result<Option<assessment::Model>, DbErr> {
+    assessment::Entity::find_by_id(id.0).one(db).await
+}
+
 /// One of the tenant's assessments.
 ///
 /// # Errors
@@ -85,8 +110,20 @@ pub async fn find(
         .await
 }
 
-/// Writes a transition decided by the lifecycle: the new status and one more history
-/// entry. Call it in the transaction that read `current` with [`find_for_update`].
+/// The row changes of one transition, beyond status and history.
+#[derive(Debug, Default)]
+pub struct TransitionData {
+    /// The last update timestamp allocated (for the deliveries of this transition).
+    pub last_update_ms: Option<i64>,
+    pub result: Option<serde_json::Value>,
+    pub profile_url: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub terminal_event: Option<serde_json::Value>,
+}
+
+/// Writes a transition decided by the lifecycle: the new status, one more history
+/// entry, and whatever data came with it. Call it in the transaction that read
+/// `current` with [`find_for_update`].
 ///
 /// # Errors
 /// Database errors, or a history column that is not a JSON array.
@@ -94,19 +131,32 @@ pub async fn record_transition(
     db: &impl ConnectionTrait,
     current: &assessment::Model,
     transition: &Transition,
-) -> Result<(), DbErr> {
+    data: TransitionData,
+    now_ms: i64,
+) -> Result<assessment::Model, DbErr> {
     let mut history = parse_history(&current.history)?;
     history.push(transition.history.clone());
-    let history = serde_json::to_value(history).map_err(|e| DbErr::Json(e.to_string()))?;
-    let row = assessment::ActiveModel {
-        id: Set(current.id),
-        status: Set(transition.to.as_str().to_owned()),
-        history: Set(history),
-        updated_at_ms: Set(transition.history.at_ms.max(current.updated_at_ms)),
-        ..Default::default()
-    };
-    assessment::Entity::update(row).exec(db).await?;
-    Ok(())
+    let history = super::json_column(&history)?;
+    let mut row: assessment::ActiveModel = current.clone().into();
+    row.status = Set(transition.to.as_str().to_owned());
+    row.history = Set(history);
+    row.updated_at_ms = Set(now_ms.max(current.updated_at_ms));
+    if let Some(last) = data.last_update_ms {
+        row.last_update_ms = Set(last);
+    }
+    if let Some(result) = data.result {
+        row.result = Set(Some(result));
+    }
+    if let Some(url) = data.profile_url {
+        row.profile_url = Set(Some(url));
+    }
+    if let Some(metadata) = data.metadata {
+        row.metadata = Set(Some(metadata));
+    }
+    if let Some(event) = data.terminal_event {
+        row.terminal_event = Set(Some(event));
+    }
+    assessment::Entity::update(row).exec(db).await
 }
 
 /// The stored status, parsed.

@@ -1,0 +1,47 @@
+//! The outbox: one message to deliver (to Ashby or to the vendor), written in the same
+//! transaction as the state change that caused it.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `assessment.update`, `assessment.addCompletedToCandidate` or `vendor.webhook`.
+    pub kind: String,
+    pub tenant_id: Uuid,
+    /// The assessment this is about (for addCompletedToCandidate: the id we gave it).
+    pub assessment_id: Uuid,
+    /// Deliveries with the same key go out in `position` order, one at a time.
+    pub ordering_key: String,
+    pub position: i64,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at_ms: i64,
+    /// Set while a worker sends it; another worker may take it once this has passed.
+    pub lease_until_ms: Option<i64>,
+    pub lease_owner: Option<Uuid>,
+    pub last_error: Option<String>,
+    /// The exact body to send.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub payload: Json,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::delivery_attempt::Entity")]
+    DeliveryAttempt,
+}
+
+impl Related<super::delivery_attempt::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DeliveryAttempt.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,61 @@
+//! What a delivery is and where it stands. No IO.
+
+/// What a delivery sends, and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryKind {
+    AshbyUpdate,
+    AshbyAddCompleted,
+    VendorWebhook,
+}
+
+impl DeliveryKind {
+    pub const ALL: [Self; 3] = [
+        Self::AshbyUpdate,
+        Self::AshbyAddCompleted,
+        Self::VendorWebhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AshbyUpdate => "assessment.update",
+            Self::AshbyAddCompleted => "assessment.addCompletedToCandidate",
+            Self::VendorWebhook => "vendor.webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// Deliveries to the same destination about the same assessment go out in order;
+    /// different destinations do not wait for each other.
+    pub fn ordering_key(self, assessment_id: uuid::Uuid) -> String {
+        let destination = match self {
+            Self::AshbyUpdate | Self::AshbyAddCompleted => "ashby",
+            Self::VendorWebhook => "vendor",
+        };
+        format!("{destination}:{assessment_id}")
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting to be sent, being sent, or waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Given up: a permanent refusal, or `delivery.max_attempts` reached. `retry` revives it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+}

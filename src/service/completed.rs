@@ -1,0 +1,77 @@
+//! `POST /v1/completed-assessments`: an assessment taken outside Ashby's flow, attached
+//! to a candidate with `assessment.addCompletedToCandidate` — as a durable delivery.
+
+use entity::delivery;
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use crate::ashby::wire::{AddCompletedRequest, CompletedAssessment};
+use crate::domain::data_block::DataBlock;
+use crate::domain::delivery::DeliveryKind;
+use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
+use crate::store::deliveries::{self, NewDelivery};
+use crate::store::{self, json_column, tenants};
+
+pub struct NewCompletedAssessment {
+    pub tenant_id: TenantId,
+    pub candidate_id: Uuid,
+    pub assessment_type_id: AssessmentTypeId,
+    pub assessment_name: String,
+    pub result: DataBlock,
+    pub metadata: Vec<DataBlock>,
+    pub completed_at_ms: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompletedError {
+    #[error("ashby.partner_id is not configured: set it to the partner UUID Ashby assigned to you")]
+    PartnerIdNotConfigured,
+    #[error("no tenant with id {0}")]
+    UnknownTenant(TenantId),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// Enqueues the addCompletedToCandidate call. Returns the id given to the assessment
+/// and its delivery.
+///
+/// # Errors
+/// No partner id configured, an unknown tenant, or database errors.
+pub async fn add_completed_assessment(
+    db: &DatabaseConnection,
+    partner_id: Option<Uuid>,
+    new: NewCompletedAssessment,
+) -> Result<(AssessmentId, delivery::Model), CompletedError> {
+    let partner_id = partner_id.ok_or(CompletedError::PartnerIdNotConfigured)?;
+    if tenants::find(db, new.tenant_id).await?.is_none() {
+        return Err(CompletedError::UnknownTenant(new.tenant_id));
+    }
+    let now = store::now_ms();
+    let id = AssessmentId::new_random();
+    let timestamp = new.completed_at_ms.unwrap_or(now);
+    let body = AddCompletedRequest {
+        candidate_id: new.candidate_id,
+        partner_id,
+        timestamp,
+        assessment: CompletedAssessment {
+            assessment_type_id: new.assessment_type_id,
+            assessment_id: id,
+            assessment_name: new.assessment_name,
+            result: new.result,
+            metadata: new.metadata,
+        },
+    };
+    let delivery = deliveries::enqueue(
+        db,
+        NewDelivery {
+            kind: DeliveryKind::AshbyAddCompleted,
+            tenant_id: new.tenant_id.0,
+            assessment_id: id.0,
+            position: timestamp,
+            payload: json_column(&body)?,
+        },
+        now,
+    )
+    .await?;
+    Ok((id, delivery))
+}

@@ -1,0 +1,127 @@
+//! Applying a lifecycle decision: the row change and its outbox rows, in the caller's
+//! transaction, so a state change and the messages it causes commit together or not at all.
+
+use entity::assessment;
+use sea_orm::{ConnectionTrait, DbErr};
+
+use crate::ashby::wire::UpdateRequest;
+use crate::domain::data_block::DataBlock;
+use crate::domain::delivery::DeliveryKind;
+use crate::domain::ids::AssessmentId;
+use crate::domain::lifecycle::{self, Decision, Emission, Event, Refusal};
+use crate::domain::vendor_event::VendorEvent;
+use crate::store::assessments::{self, TransitionData};
+use crate::store::deliveries::{self, NewDelivery};
+use crate::store::json_column;
+
+/// What applying an event did.
+pub enum Applied {
+    /// The assessment changed (and its deliveries, if any, were enqueued).
+    Changed {
+        assessment: assessment::Model,
+        enqueued: bool,
+    },
+    /// A repeat: nothing changed.
+    Unchanged(assessment::Model),
+}
+
+/// Decides and applies `event` to `current` (read with `find_for_update` in `txn`).
+/// `at_ms` is when the event happened; `now_ms` is now.
+///
+/// # Errors
+/// The outer error is the database's; the inner one the lifecycle's refusal.
+pub async fn apply(
+    txn: &impl ConnectionTrait,
+    current: assessment::Model,
+    event: Event<'_>,
+    at_ms: i64,
+    now_ms: i64,
+) -> Result<Result<Applied, Refusal>, DbErr> {
+    let status = assessments::status_of(&current)?;
+    let terminal_event: Option<VendorEvent> = current
+        .terminal_event
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| DbErr::Json(e.to_string()))?;
+    let transition = match lifecycle::decide(status, event, at_ms, terminal_event.as_ref()) {
+        Err(refusal) => return Ok(Err(refusal)),
+        Ok(Decision::AlreadyDone) => return Ok(Ok(Applied::Unchanged(current))),
+        Ok(Decision::Apply(transition)) => transition,
+    };
+
+    // Ashby orders updates by timestamp only: keep them strictly increasing per
+    // assessment, even for two events within one millisecond.
+    let mut last_update_ms = current.last_update_ms;
+    let enqueued = !transition.emissions.is_empty();
+    for emission in &transition.emissions {
+        match emission {
+            Emission::AshbyUpdate(fields) => {
+                let timestamp = at_ms.max(last_update_ms + 1);
+                last_update_ms = timestamp;
+                let body = UpdateRequest {
+                    assessment_id: AssessmentId(current.id),
+                    timestamp,
+                    fields: fields.clone(),
+                };
+                let payload = json_column(&body)?;
+                deliveries::enqueue(
+                    txn,
+                    NewDelivery {
+                        kind: DeliveryKind::AshbyUpdate,
+                        tenant_id: current.tenant_id,
+                        assessment_id: current.id,
+                        position: timestamp,
+                        payload,
+                    },
+                    now_ms,
+                )
+                .await?;
+            }
+        }
+    }
+
+    let mut data = TransitionData {
+        last_update_ms: Some(last_update_ms),
+        ..TransitionData::default()
+    };
+    if let Event::Vendor(vendor) = event {
+        data.result = vendor.result.as_ref().map(json_column).transpose()?;
+        data.profile_url = vendor.profile_url.clone();
+        if !vendor.metadata.is_empty() {
+            data.metadata = Some(merged_metadata(
+                current.metadata.as_ref(),
+                &vendor.metadata,
+            )?);
+        }
+        if transition.to.is_terminal() {
+            data.terminal_event = Some(json_column(vendor)?);
+        }
+    }
+    let assessment =
+        assessments::record_transition(txn, &current, &transition, data, now_ms).await?;
+    Ok(Ok(Applied::Changed {
+        assessment,
+        enqueued,
+    }))
+}
+
+/// Metadata accumulates: a block replaces the stored one with the same identifier.
+fn merged_metadata(
+    stored: Option<&serde_json::Value>,
+    new: &[DataBlock],
+) -> Result<serde_json::Value, DbErr> {
+    let mut merged: Vec<DataBlock> = match stored {
+        Some(value) => {
+            serde_json::from_value(value.clone()).map_err(|e| DbErr::Json(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
+    for block in new {
+        match merged.iter_mut().find(|b| b.identifier == block.identifier) {
+            Some(existing) => *existing = block.clone(),
+            None => merged.push(block.clone()),
+        }
+    }
+    json_column(&merged)
+}

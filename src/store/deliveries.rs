@@ -1,0 +1,310 @@
+//! The outbox: enqueueing, claiming with a lease, recording outcomes, replaying.
+
+use entity::{delivery, delivery_attempt};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
+};
+use uuid::Uuid;
+
+use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
+
+/// A delivery to write in the transaction of the change that causes it.
+pub struct NewDelivery {
+    pub kind: DeliveryKind,
+    pub tenant_id: Uuid,
+    pub assessment_id: Uuid,
+    /// Order among deliveries with the same ordering key (per assessment, increasing).
+    pub position: i64,
+    pub payload: serde_json::Value,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    new: NewDelivery,
+    now_ms: i64,
+) -> Result<delivery::Model, DbErr> {
+    let row = delivery::Model {
+        id: Uuid::new_v4(),
+        kind: new.kind.as_str().to_owned(),
+        tenant_id: new.tenant_id,
+        assessment_id: new.assessment_id,
+        ordering_key: new.kind.ordering_key(new.assessment_id),
+        position: new.position,
+        status: DeliveryStatus::Pending.as_str().to_owned(),
+        attempts: 0,
+        next_attempt_at_ms: now_ms,
+        lease_until_ms: None,
+        lease_owner: None,
+        last_error: None,
+        payload: new.payload,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+        delivered_at_ms: None,
+    };
+    delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
+        .exec_without_returning(db)
+        .await?;
+    Ok(row)
+}
+
+/// Leases up to `limit` deliveries that are due, not leased by a live worker, and first
+/// in line for their ordering key (no earlier pending delivery with the same key).
+///
+/// One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` on
+/// PostgreSQL, so concurrent workers (and processes) never lease the same row; SQLite
+/// runs it under its single-writer lock, which gives the same guarantee.
+///
+/// # Errors
+/// Database errors.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    owner: Uuid,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    let (d, e) = (Alias::new("d"), Alias::new("e"));
+    let pending = DeliveryStatus::Pending.as_str();
+    let earlier_pending = Query::select()
+        .expr(Expr::val(1))
+        .from_as(delivery::Entity, e.clone())
+        .and_where(
+            Expr::col((e.clone(), delivery::Column::OrderingKey))
+                .equals((d.clone(), delivery::Column::OrderingKey)),
+        )
+        .and_where(Expr::col((e.clone(), delivery::Column::Status)).eq(pending))
+        .and_where(
+            Expr::col((e.clone(), delivery::Column::Position))
+                .lt(Expr::col((d.clone(), delivery::Column::Position))),
+        )
+        .to_owned();
+    let due = Query::select()
+        .column((d.clone(), delivery::Column::Id))
+        .from_as(delivery::Entity, d.clone())
+        .and_where(Expr::col((d.clone(), delivery::Column::Status)).eq(pending))
+        .and_where(Expr::col((d.clone(), delivery::Column::NextAttemptAtMs)).lte(now_ms))
+        .and_where(
+            Expr::col((d.clone(), delivery::Column::LeaseUntilMs))
+                .is_null()
+                .or(Expr::col((d.clone(), delivery::Column::LeaseUntilMs)).lt(now_ms)),
+        )
+        .and_where(Expr::exists(earlier_pending).not())
+        .order_by(
+            (d.clone(), delivery::Column::NextAttemptAtMs),
+            sea_orm::Order::Asc,
+        )
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::LeaseOwner, Expr::val(owner))
+        .col_expr(delivery::Column::LeaseUntilMs, Expr::val(now_ms + lease_ms))
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Id.in_subquery(due))
+        .exec_with_returning(db)
+        .await
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    RetryAt {
+        next_attempt_at_ms: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+}
+
+/// The record of one attempt, for the attempt log.
+pub struct AttemptRecord {
+    pub started_ms: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub result: AttemptResult,
+}
+
+/// Records an attempt and its effect on the delivery, if this worker still holds the
+/// lease. Returns false when it no longer did (it expired and another worker took the
+/// delivery over): that worker's outcome counts.
+///
+/// # Errors
+/// Database errors.
+pub async fn finish_attempt(
+    db: &impl ConnectionTrait,
+    claimed: &delivery::Model,
+    owner: Uuid,
+    record: AttemptRecord,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let attempt = claimed.attempts + 1;
+    let (status, next_at, last_error, delivered_at, outcome) = match &record.result {
+        AttemptResult::Delivered => (
+            DeliveryStatus::Delivered,
+            claimed.next_attempt_at_ms,
+            None,
+            Some(now_ms),
+            "delivered",
+        ),
+        AttemptResult::RetryAt {
+            next_attempt_at_ms,
+            error,
+        } => (
+            DeliveryStatus::Pending,
+            *next_attempt_at_ms,
+            Some(error.clone()),
+            None,
+            "retry",
+        ),
+        AttemptResult::Dead { error } => (
+            DeliveryStatus::Dead,
+            claimed.next_attempt_at_ms,
+            Some(error.clone()),
+            None,
+            "dead",
+        ),
+    };
+    let updated = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::val(status.as_str()))
+        .col_expr(delivery::Column::Attempts, Expr::val(attempt))
+        .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(next_at))
+        .col_expr(delivery::Column::LastError, Expr::val(last_error.clone()))
+        .col_expr(delivery::Column::DeliveredAtMs, Expr::val(delivered_at))
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::val(Option::<Uuid>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntilMs,
+            Expr::val(Option::<i64>::None),
+        )
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::LeaseOwner.eq(owner))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    let log = delivery_attempt::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        delivery_id: Set(claimed.id),
+        attempt: Set(attempt),
+        at_ms: Set(record.started_ms),
+        duration_ms: Set(record.duration_ms),
+        outcome: Set(outcome.to_owned()),
+        http_status: Set(record.http_status.map(i32::from)),
+        error: Set(last_error),
+    };
+    delivery_attempt::Entity::insert(log)
+        .exec_without_returning(db)
+        .await?;
+    Ok(true)
+}
+
+/// The earliest time a pending delivery is due, to sleep until then.
+///
+/// # Errors
+/// Database errors.
+pub async fn next_due_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    delivery::Entity::find()
+        .select_only()
+        .column_as(delivery::Column::NextAttemptAtMs.min(), "next")
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// # Errors
+/// Database errors.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<delivery::Model>, DbErr> {
+    delivery::Entity::find_by_id(id).one(db).await
+}
+
+/// An assessment's deliveries, in the order they go out.
+///
+/// # Errors
+/// Database errors.
+pub async fn for_assessment(
+    db: &impl ConnectionTrait,
+    assessment_id: Uuid,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    delivery::Entity::find()
+        .filter(delivery::Column::AssessmentId.eq(assessment_id))
+        .order_by_asc(delivery::Column::Position)
+        .order_by_asc(delivery::Column::CreatedAtMs)
+        .all(db)
+        .await
+}
+
+/// Deliveries for operators, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    status: Option<DeliveryStatus>,
+    tenant_id: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    let mut query = delivery::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(delivery::Column::Status.eq(status.as_str()));
+    }
+    if let Some(tenant_id) = tenant_id {
+        query = query.filter(delivery::Column::TenantId.eq(tenant_id));
+    }
+    query
+        .order_by_desc(delivery::Column::CreatedAtMs)
+        .order_by_desc(delivery::Column::Position)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Re-queues dead deliveries (one, or all when `id` is None) for an immediate attempt
+/// with a fresh attempt budget. Returns how many were re-queued.
+///
+/// # Errors
+/// Database errors.
+pub async fn requeue_dead(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    now_ms: i64,
+) -> Result<u64, DbErr> {
+    let mut update = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::val(DeliveryStatus::Pending.as_str()),
+        )
+        .col_expr(delivery::Column::Attempts, Expr::val(0))
+        .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(now_ms))
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()));
+    if let Some(id) = id {
+        update = update.filter(delivery::Column::Id.eq(id));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// # Errors
+/// Database errors.
+pub async fn attempts_of(
+    db: &impl ConnectionTrait,
+    delivery_id: Uuid,
+) -> Result<Vec<delivery_attempt::Model>, DbErr> {
+    delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.eq(delivery_id))
+        .order_by_asc(delivery_attempt::Column::Attempt)
+        .all(db)
+        .await
+}
