@@ -3,6 +3,7 @@
 pub mod ashby;
 pub mod cli;
 pub mod crypto;
+pub mod delivery;
 pub mod domain;
 pub mod health;
 pub mod partner_api;
@@ -12,3 +13,6 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod time;
+pub mod tokens;
+pub mod vendor_api;

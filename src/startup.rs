@@ -9,12 +9,16 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 
+use std::sync::Arc;
+
+use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::domain::catalog::Catalog;
 use crate::partner_api::{self, PartnerError};
 use crate::secrets::ServerSecrets;
 use crate::settings::Settings;
 use crate::telemetry::RequestSpan;
-use crate::{health, store};
+use crate::tokens::TokenKeys;
+use crate::{health, store, vendor_api};
 
 /// What every handler can reach. Read-only after start-up.
 pub struct AppState {
@@ -22,11 +26,15 @@ pub struct AppState {
     pub settings: Settings,
     pub catalog: Catalog,
     pub secrets: ServerSecrets,
+    pub tokens: TokenKeys,
+    /// Wakes the delivery workers after a transaction that enqueued deliveries commits.
+    pub waker: DeliveryWaker,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    engine: Arc<DeliveryEngine>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +50,10 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
+    #[error("security.token_secret: {0}")]
+    Tokens(#[from] crate::tokens::TokenError),
+    #[error("HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 impl Application {
@@ -81,11 +93,26 @@ impl Application {
             })?
             .port();
         let max_body_bytes = settings.server.max_body_bytes;
+        let waker = DeliveryWaker::default();
+        let sender = Sender::new(
+            db.clone(),
+            secrets.sealer.clone(),
+            settings.ashby.base_url.clone(),
+            std::time::Duration::from_millis(settings.delivery.request_timeout_ms),
+        )?;
+        let engine = Arc::new(DeliveryEngine::new(
+            db.clone(),
+            sender,
+            settings.delivery.clone(),
+            waker.clone(),
+        ));
         let state = web::Data::new(AppState {
             catalog: Catalog::new(&settings.assessment_types, &settings.custom_fields),
+            tokens: TokenKeys::new(&secrets.token_secret)?,
             db,
             settings,
             secrets,
+            waker,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -94,6 +121,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .configure(health::routes)
                 .configure(partner_api::routes)
+                .configure(vendor_api::routes)
                 .default_service(web::to(no_such_route))
         })
         .listen(listener)
@@ -103,7 +131,11 @@ impl Application {
         })?
         .run();
         tracing::info!(%bind, port, "listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            engine,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -115,16 +147,38 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM, or [`ServerHandle::stop`]).
+    /// The delivery engine, for tests that step it themselves.
+    pub fn delivery_engine(&self) -> Arc<DeliveryEngine> {
+        Arc::clone(&self.engine)
+    }
+
+    /// Serves, with the delivery workers, until stopped (SIGINT/SIGTERM, or
+    /// [`ServerHandle::stop`]); then lets in-flight deliveries finish.
     ///
     /// # Errors
     /// The server fails while running.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+        let workers = tokio::spawn(Arc::clone(&self.engine).run(stopped));
+        let served = self.server.await;
+        let _ = stop_workers.send(true);
+        if let Err(error) = workers.await {
+            tracing::error!(%error, "delivery workers ended abnormally");
+        }
+        served
+    }
+
+    /// Serves without delivery workers: tests step the engine deterministically.
+    ///
+    /// # Errors
+    /// The server fails while running.
+    pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
 }
 
-/// Unknown path or method: a JSON 404/405 in the partner envelope, never HTML.
+/// Unknown path or method: a JSON 404/405 in the partner envelope, never HTML (`/v1`
+/// has its own, in the vendor API's shape).
 async fn no_such_route(req: HttpRequest) -> HttpResponse {
     let request_id = PartnerError::request_id_of(&req);
     let known = matches!(

@@ -1,8 +1,10 @@
 //! The command line (CONTRACT §3). Data goes to stdout; logs to stderr.
 
+mod deliveries;
 mod output;
 mod serve;
 mod tenant;
+mod token;
 
 use std::path::PathBuf;
 
@@ -33,6 +35,12 @@ pub enum Command {
     /// Manage tenants (customer organisations using Ashby) and their keys.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
+    /// Mint vendor API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Inspect and replay deliveries to Ashby.
+    #[command(subcommand)]
+    Deliveries(deliveries::DeliveriesCommand),
 }
 
 impl Cli {
@@ -47,8 +55,25 @@ impl Cli {
             Command::Serve => serve::serve(settings).await,
             Command::Migrate => serve::migrate(settings).await,
             Command::Tenant(command) => tenant::run(command, settings).await,
+            Command::Token(command) => token::run(command, &settings),
+            Command::Deliveries(command) => deliveries::run(command, &settings).await,
         }
     }
+}
+
+/// Opens the database for a command, migrating first unless `database.auto_migrate`
+/// is false.
+async fn open_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    use anyhow::Context as _;
+    let db = crate::store::connect(&settings.database)
+        .await
+        .context("cannot open the database")?;
+    if settings.database.auto_migrate {
+        crate::store::migrate(&db)
+            .await
+            .context("cannot migrate the database")?;
+    }
+    Ok(db)
 }
 
 /// Flattens an error and its causes into one line.

@@ -98,7 +98,7 @@ struct Revoked {
 }
 
 pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
+    let db = super::open_database(&settings).await?;
     match command {
         TenantCommand::Create {
             name,
@@ -208,7 +208,7 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
             ashby_api_key_set: summary.tenant.ashby_api_key_sealed.is_some(),
             ashby_base_url: summary.tenant.ashby_base_url,
             active_partner_keys: summary.active_keys,
-            created_at: rfc3339(summary.tenant.created_at_ms),
+            created_at: crate::time::rfc3339(summary.tenant.created_at_ms),
         })
         .collect();
     print(json, &listed, |tenants| {
@@ -232,18 +232,6 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
         }
         text
     })
-}
-
-async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let db = store::connect(&settings.database)
-        .await
-        .context("cannot open the database")?;
-    if settings.database.auto_migrate {
-        store::migrate(&db)
-            .await
-            .context("cannot migrate the database")?;
-    }
-    Ok(db)
 }
 
 /// A tenant id given on the command line. Parsed here rather than by clap, whose
@@ -279,10 +267,4 @@ fn read_key_argument(argument: &str) -> anyhow::Result<String> {
         bail!("the Ashby API key must not be empty");
     }
     Ok(key)
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }

@@ -80,6 +80,8 @@ pub const TYPE_ID: &str = "6f1c2a4e-0000-4000-8000-000000000001";
 
 pub struct TestApp {
     pub address: String,
+    /// The delivery engine; tests step it (no background workers run).
+    pub engine: std::sync::Arc<ashby_partner::delivery::DeliveryEngine>,
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub database: TestDatabase,
@@ -115,9 +117,11 @@ impl TestApp {
         let application = Application::build_with(settings.clone(), db.clone(), secrets).unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
-        tokio::spawn(application.run_until_stopped());
+        let engine = application.delivery_engine();
+        tokio::spawn(application.run_without_workers());
         Self {
             address,
+            engine,
             db,
             settings,
             database,
@@ -298,3 +302,101 @@ pub async fn assert_error_envelope(response: reqwest::Response, status: u16, cod
     );
     body
 }
+
+/// Talking to the vendor API and stepping deliveries.
+impl TestApp {
+    /// A valid vendor API token.
+    pub fn vendor_token(&self) -> String {
+        let keys = ashby_partner::tokens::TokenKeys::new(&self.secrets().token_secret).unwrap();
+        let issued = keys
+            .issue_vendor_token(std::time::Duration::from_secs(3600))
+            .unwrap();
+        issued.token.expose_secret().to_owned()
+    }
+
+    pub async fn vendor_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.vendor_token())
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn vendor_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.vendor_token())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a vendor event and returns the answer's status and body.
+    pub async fn vendor_event(&self, assessment_id: &str, event: &Value) -> (u16, Value) {
+        let response = self
+            .vendor_post(&format!("/v1/assessments/{assessment_id}/events"), event)
+            .await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Points the tenant at an Ashby (a mock server) with an API key.
+    pub async fn connect_tenant_to_ashby(
+        &self,
+        tenant: &TestTenant,
+        base_url: &str,
+        api_key: &str,
+    ) {
+        use sea_orm::{ActiveValue::Set, EntityTrait as _};
+        let sealed = self
+            .secrets()
+            .sealer
+            .seal(api_key, &tenant.id.to_string())
+            .unwrap();
+        let row = entity::tenant::ActiveModel {
+            id: Set(tenant.id.0),
+            ashby_api_key_sealed: Set(Some(sealed)),
+            ashby_base_url: Set(Some(base_url.to_owned())),
+            ..Default::default()
+        };
+        entity::tenant::Entity::update(row)
+            .exec(&self.db)
+            .await
+            .unwrap();
+    }
+
+    /// The deliveries of an assessment, in order.
+    pub async fn deliveries_of(&self, assessment_id: &str) -> Vec<entity::delivery::Model> {
+        let id = assessment_id.parse().unwrap();
+        ashby_partner::store::deliveries::for_assessment(&self.db, id)
+            .await
+            .unwrap()
+    }
+
+    /// Steps the engine with a clock that jumps an hour per round (so every backoff has
+    /// passed), until nothing is pending. Returns the number of rounds.
+    pub async fn deliver_everything(&self) -> usize {
+        let mut now = ashby_partner::store::now_ms();
+        for round in 1..=200 {
+            self.engine.step_at(now).await.unwrap();
+            let pending = ashby_partner::store::deliveries::list(
+                &self.db,
+                Some(ashby_partner::domain::delivery::DeliveryStatus::Pending),
+                None,
+                1,
+            )
+            .await
+            .unwrap();
+            if pending.is_empty() {
+                return round;
+            }
+            now += 3_600_000;
+        }
+        panic!("deliveries still pending after 200 rounds");
+    }
+}
+
+/// An Ashby success answer.
+pub const ASHBY_OK: &str = r#"{"success": true, "results": {}}"#;

@@ -8,5 +8,8 @@ mod assessment_cancel;
 mod assessment_start;
 mod catalog;
 mod cli;
+mod delivery;
 mod health;
 mod partner_auth;
+mod vendor_auth;
+mod vendor_events;

@@ -1,0 +1,105 @@
+//! `deliveries list [--status S] [--tenant ID]`, `deliveries retry ID | --all-dead`.
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::output::print;
+use crate::domain::delivery::DeliveryStatus;
+use crate::settings::Settings;
+use crate::store::{self, deliveries};
+use crate::vendor_api::representation;
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        #[arg(long, value_enum)]
+        status: Option<DeliveryStatus>,
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead delivery (or, with --all-dead, every dead one) back in line.
+    Retry {
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<String>,
+        #[arg(long)]
+        all_dead: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Result<()> {
+    let db = super::open_database(settings).await?;
+    match command {
+        DeliveriesCommand::List {
+            status,
+            tenant,
+            limit,
+            json,
+        } => {
+            let tenant = tenant
+                .as_deref()
+                .map(|t| parse_uuid("tenant", t))
+                .transpose()?;
+            let rows = deliveries::list(&db, status, tenant, limit).await?;
+            let data: Vec<Value> = rows.iter().map(representation::delivery).collect();
+            print(json, &data, |data| {
+                if data.is_empty() {
+                    return "No deliveries.".into();
+                }
+                let mut text = String::from(
+                    "ID                                    STATUS     ATTEMPTS  KIND                                 LAST ERROR",
+                );
+                for d in data {
+                    text.push_str(&format!(
+                        "\n{}  {:<9}  {:>8}  {:<35}  {}",
+                        d["id"].as_str().unwrap_or_default(),
+                        d["status"].as_str().unwrap_or_default(),
+                        d["attempts"],
+                        d["kind"].as_str().unwrap_or_default(),
+                        d["last_error"].as_str().unwrap_or("-"),
+                    ));
+                }
+                text
+            })
+        }
+        DeliveriesCommand::Retry { id, all_dead, json } => {
+            let id = match (id, all_dead) {
+                (Some(id), false) => Some(parse_uuid("delivery", &id)?),
+                _ => None,
+            };
+            let requeued = deliveries::requeue_dead(&db, id, store::now_ms()).await?;
+            if let Some(id) = id
+                && requeued == 0
+            {
+                match deliveries::find(&db, id).await? {
+                    None => bail!("no delivery with id {id}"),
+                    Some(row) => bail!(
+                        "delivery {id} is {}; only a dead delivery can be retried",
+                        row.status
+                    ),
+                }
+            }
+            print(json, &serde_json::json!({ "requeued": requeued }), |_| {
+                format!(
+                    "{requeued} dead deliver{} put back in line; a running `serve` sends {} within a second.",
+                    if requeued == 1 { "y" } else { "ies" },
+                    if requeued == 1 { "it" } else { "them" }
+                )
+            })
+        }
+    }
+}
+
+fn parse_uuid(what: &str, text: &str) -> anyhow::Result<uuid::Uuid> {
+    text.parse().map_err(|_| {
+        anyhow::anyhow!("{text:?} is not a {what} id: give the UUID that `{what}` listings show")
+    })
+}

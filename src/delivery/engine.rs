@@ -1,0 +1,316 @@
+//! Claim → send → record, in a loop (`run`) or one deterministic round (`step_at`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use entity::delivery;
+use rand::Rng as _;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::{DeliveryWaker, Sender, backoff_ms};
+use crate::ashby::client::CallOutcome;
+use crate::settings::DeliverySettings;
+use crate::store::deliveries::{self, AttemptRecord, AttemptResult};
+use crate::store::now_ms;
+
+/// How long an idle worker waits before looking again, when nothing woke it: the
+/// latency for work committed by another process (replica or CLI).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Beyond the request timeout, how long a lease lasts: time to record the outcome.
+const LEASE_MARGIN_MS: i64 = 5_000;
+
+pub struct DeliveryEngine {
+    db: DatabaseConnection,
+    sender: Sender,
+    settings: DeliverySettings,
+    /// Identifies this process's leases.
+    owner: Uuid,
+    waker: DeliveryWaker,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StepReport {
+    pub claimed: usize,
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl DeliveryEngine {
+    pub fn new(
+        db: DatabaseConnection,
+        sender: Sender,
+        settings: DeliverySettings,
+        waker: DeliveryWaker,
+    ) -> Self {
+        Self {
+            db,
+            sender,
+            settings,
+            owner: Uuid::new_v4(),
+            waker,
+        }
+    }
+
+    pub fn waker(&self) -> DeliveryWaker {
+        self.waker.clone()
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.settings.request_timeout_ms)
+            .unwrap_or(i64::MAX / 4)
+            .saturating_add(LEASE_MARGIN_MS)
+    }
+
+    /// One round as of `now_ms`: claims up to `delivery.concurrency` due deliveries,
+    /// sends them concurrently and records each outcome. Tests step the engine with it.
+    ///
+    /// # Errors
+    /// Database errors while claiming or recording.
+    pub async fn step_at(&self, now_ms: i64) -> Result<StepReport, DbErr> {
+        let limit = u64::try_from(self.settings.concurrency).unwrap_or(u64::MAX);
+        let claimed =
+            deliveries::claim(&self.db, self.owner, now_ms, self.lease_ms(), limit).await?;
+        let mut report = StepReport {
+            claimed: claimed.len(),
+            ..StepReport::default()
+        };
+        let results =
+            futures_util::future::join_all(claimed.iter().map(|d| self.deliver(d, now_ms))).await;
+        for result in results {
+            match result? {
+                Some(AttemptResult::Delivered) => report.delivered += 1,
+                Some(AttemptResult::RetryAt { .. }) => report.retried += 1,
+                Some(AttemptResult::Dead { .. }) => report.dead += 1,
+                None => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends one claimed delivery and records the attempt. `None` when the lease was
+    /// lost meanwhile (another worker's outcome counts).
+    async fn deliver(
+        &self,
+        claimed: &delivery::Model,
+        now_ms: i64,
+    ) -> Result<Option<AttemptResult>, DbErr> {
+        let started = Instant::now();
+        let outcome = self.sender.send(claimed).await;
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let http_status = match &outcome {
+            CallOutcome::Delivered { status } => Some(*status),
+            CallOutcome::Retry { status, .. } | CallOutcome::Refused { status, .. } => *status,
+        };
+        let jitter = rand::rng().random::<f64>();
+        let result = attempt_result(outcome, claimed.attempts, &self.settings, now_ms, jitter);
+        log_attempt(claimed, &result);
+        let record = AttemptRecord {
+            started_ms: now_ms,
+            duration_ms,
+            http_status,
+            result: result.clone(),
+        };
+        let finished =
+            deliveries::finish_attempt(&self.db, claimed, self.owner, record, now_ms + duration_ms)
+                .await?;
+        Ok(finished.then_some(result))
+    }
+
+    /// Runs until `shutdown` turns true, then lets in-flight sends finish.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency));
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        tracing::info!(owner = %self.owner, concurrency = self.settings.concurrency, "delivery workers started");
+        while !*shutdown.borrow() {
+            while in_flight.try_join_next().is_some() {}
+            let free = permits.available_permits();
+            let mut claimed_any = false;
+            if free > 0 {
+                let now = now_ms();
+                match deliveries::claim(&self.db, self.owner, now, self.lease_ms(), free as u64)
+                    .await
+                {
+                    Ok(batch) => {
+                        for claimed in batch {
+                            claimed_any = true;
+                            let Ok(permit) = permits.clone().acquire_owned().await else {
+                                break;
+                            };
+                            let engine = Arc::clone(&self);
+                            in_flight.spawn(async move {
+                                if let Err(error) = engine.deliver(&claimed, now).await {
+                                    tracing::warn!(delivery_id = %claimed.id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
+                                }
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "could not claim deliveries"),
+                }
+            }
+            if claimed_any {
+                continue;
+            }
+            let wait = self.idle_wait().await;
+            tokio::select! {
+                () = self.waker.woken() => {}
+                () = tokio::time::sleep(wait) => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(in_flight = in_flight.len(), "delivery workers stopping");
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Until the next delivery is due, at most [`IDLE_POLL`]. Deliveries already due but
+    /// not claimable wait for an earlier one in flight, which wakes us when it finishes.
+    async fn idle_wait(&self) -> Duration {
+        match deliveries::next_due_ms(&self.db).await {
+            Ok(Some(due)) => {
+                let until = u64::try_from(due - now_ms()).unwrap_or(0);
+                if until == 0 {
+                    IDLE_POLL
+                } else {
+                    Duration::from_millis(until).min(IDLE_POLL)
+                }
+            }
+            Ok(None) | Err(_) => IDLE_POLL,
+        }
+    }
+}
+
+/// What an attempt's outcome means for the delivery (CONTRACT §6).
+fn attempt_result(
+    outcome: CallOutcome,
+    attempts_before: i32,
+    settings: &DeliverySettings,
+    now_ms: i64,
+    jitter: f64,
+) -> AttemptResult {
+    match outcome {
+        CallOutcome::Delivered { .. } => AttemptResult::Delivered,
+        CallOutcome::Refused { reason, .. } => AttemptResult::Dead { error: reason },
+        CallOutcome::Retry {
+            reason,
+            retry_after,
+            ..
+        } => {
+            let failed = u32::try_from(attempts_before)
+                .unwrap_or(0)
+                .saturating_add(1);
+            if failed >= settings.max_attempts {
+                return AttemptResult::Dead {
+                    error: format!("gave up after {failed} attempts: {reason}"),
+                };
+            }
+            let backoff = backoff_ms(
+                failed,
+                settings.initial_backoff_ms,
+                settings.max_backoff_ms,
+                jitter,
+            );
+            let asked = retry_after.map_or(0, |wait| {
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
+            });
+            let wait = i64::try_from(backoff.max(asked)).unwrap_or(i64::MAX / 4);
+            AttemptResult::RetryAt {
+                next_attempt_at_ms: now_ms.saturating_add(wait),
+                error: reason,
+            }
+        }
+    }
+}
+
+fn log_attempt(claimed: &delivery::Model, result: &AttemptResult) {
+    let (id, kind, attempt) = (claimed.id, claimed.kind.as_str(), claimed.attempts + 1);
+    match result {
+        AttemptResult::Delivered => tracing::info!(delivery_id = %id, kind, attempt, "delivered"),
+        AttemptResult::RetryAt {
+            error,
+            next_attempt_at_ms,
+        } => {
+            tracing::warn!(delivery_id = %id, kind, attempt, %error, next_attempt_at_ms, "delivery failed; will retry");
+        }
+        AttemptResult::Dead { error } => {
+            tracing::error!(delivery_id = %id, kind, attempt, %error, "delivery dead; replay with `deliveries retry`");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> DeliverySettings {
+        DeliverySettings {
+            max_attempts: 3,
+            initial_backoff_ms: 1000,
+            max_backoff_ms: 60_000,
+            request_timeout_ms: 1000,
+            concurrency: 4,
+        }
+    }
+
+    fn retry(after: Option<Duration>) -> CallOutcome {
+        CallOutcome::Retry {
+            status: Some(503),
+            reason: "HTTP 503".into(),
+            retry_after: after,
+        }
+    }
+
+    #[test]
+    fn a_retryable_failure_is_retried_after_the_backoff() {
+        let result = attempt_result(retry(None), 1, &settings(), 10_000, 1.0);
+        assert_eq!(
+            result,
+            AttemptResult::RetryAt {
+                next_attempt_at_ms: 12_000,
+                error: "HTTP 503".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_wins_over_a_shorter_backoff() {
+        let result = attempt_result(retry(Some(Duration::from_secs(30))), 0, &settings(), 0, 1.0);
+        assert!(matches!(
+            result,
+            AttemptResult::RetryAt {
+                next_attempt_at_ms: 30_000,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_last_allowed_attempt_failing_makes_the_delivery_dead() {
+        let result = attempt_result(retry(None), 2, &settings(), 0, 0.5);
+        assert_eq!(
+            result,
+            AttemptResult::Dead {
+                error: "gave up after 3 attempts: HTTP 503".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_dead_at_once_with_its_reason() {
+        let refused = CallOutcome::Refused {
+            status: Some(401),
+            reason: "HTTP 401".into(),
+        };
+        assert_eq!(
+            attempt_result(refused, 0, &settings(), 0, 0.5),
+            AttemptResult::Dead {
+                error: "HTTP 401".into()
+            }
+        );
+    }
+}

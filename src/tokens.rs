@@ -1,0 +1,187 @@
+//! Vendor API bearer tokens: HS256 JWTs signed with `security.token_secret`, with a
+//! pinned algorithm, a required expiry and an audience of their own.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Only tokens minted for the vendor API are accepted by it.
+const VENDOR_AUDIENCE: &str = "ashby-partner/vendor-api";
+/// Tolerated clock difference when checking expiry.
+const LEEWAY_SECONDS: u64 = 5;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is expired")]
+    Expired,
+    #[error("the token is invalid")]
+    Invalid,
+    #[error("--ttl is too long")]
+    TtlTooLong,
+}
+
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// A minted token and when it stops working.
+pub struct IssuedToken {
+    pub token: SecretString,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TokenKeys {
+    /// # Errors
+    /// [`TokenError::Invalid`] for a secret the HMAC cannot use (empty).
+    pub fn new(secret: &SecretString) -> Result<Self, TokenError> {
+        let bytes = secret.expose_secret().as_bytes();
+        Ok(Self {
+            encoding: EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
+            decoding: DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
+        })
+    }
+
+    /// Mints a vendor API token valid for `ttl`.
+    ///
+    /// # Errors
+    /// A `ttl` beyond what a timestamp can hold.
+    pub fn issue_vendor_token(&self, ttl: Duration) -> Result<IssuedToken, TokenError> {
+        let now = chrono::Utc::now();
+        let ttl = chrono::Duration::from_std(ttl).map_err(|_| TokenError::TtlTooLong)?;
+        let expires_at = now.checked_add_signed(ttl).ok_or(TokenError::TtlTooLong)?;
+        let claims = Claims {
+            sub: "vendor".into(),
+            aud: VENDOR_AUDIENCE.into(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(IssuedToken {
+            token: token.into(),
+            expires_at,
+        })
+    }
+
+    /// Checks a vendor API token: signature, algorithm, audience and expiry.
+    ///
+    /// # Errors
+    /// [`TokenError::Expired`] or [`TokenError::Invalid`].
+    pub fn verify_vendor_token(&self, token: &str) -> Result<(), TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[VENDOR_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud", "iat"]);
+        validation.leeway = LEEWAY_SECONDS;
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+            Ok(_) => Ok(()),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature
+                ) =>
+            {
+                Err(TokenError::Expired)
+            }
+            Err(_) => Err(TokenError::Invalid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str) -> TokenKeys {
+        TokenKeys::new(&secret.to_string().into()).unwrap()
+    }
+
+    #[test]
+    fn a_minted_token_verifies_until_it_expires() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let issued = keys.issue_vendor_token(Duration::from_secs(3600)).unwrap();
+        assert!(
+            keys.verify_vendor_token(issued.token.expose_secret())
+                .is_ok()
+        );
+        let in_an_hour = chrono::Utc::now() + chrono::Duration::hours(1);
+        assert!((issued.expires_at - in_an_hour).num_seconds().abs() <= 1);
+    }
+
+    #[test]
+    fn expired_foreign_tampered_and_unsigned_tokens_are_refused() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let now = chrono::Utc::now().timestamp();
+        let expired = Claims {
+            sub: "vendor".into(),
+            aud: VENDOR_AUDIENCE.into(),
+            iat: now - 7200,
+            exp: now - 3600,
+            jti: "x".into(),
+        };
+        let expired =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys.encoding).unwrap();
+        assert!(matches!(
+            keys.verify_vendor_token(&expired),
+            Err(TokenError::Expired)
+        ));
+
+        let other = self::keys("another-secret-another-secret-another");
+        let foreign = other.issue_vendor_token(Duration::from_secs(60)).unwrap();
+        assert!(matches!(
+            keys.verify_vendor_token(foreign.token.expose_secret()),
+            Err(TokenError::Invalid)
+        ));
+
+        let good = keys.issue_vendor_token(Duration::from_secs(60)).unwrap();
+        let mut tampered = good.token.expose_secret().to_owned();
+        tampered.push('x');
+        assert!(keys.verify_vendor_token(&tampered).is_err());
+
+        // alg "none": an unsigned token must never pass.
+        let unsigned = format!(
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                format!(
+                    r#"{{"sub":"vendor","aud":"{VENDOR_AUDIENCE}","iat":{now},"exp":{}}}"#,
+                    now + 600
+                )
+            )
+        );
+        assert!(keys.verify_vendor_token(&unsigned).is_err());
+        assert!(keys.verify_vendor_token("").is_err());
+    }
+
+    #[test]
+    fn a_token_without_expiry_is_refused() {
+        #[derive(Serialize)]
+        struct NoExpiry {
+            sub: String,
+            aud: String,
+            iat: i64,
+        }
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let claims = NoExpiry {
+            sub: "vendor".into(),
+            aud: VENDOR_AUDIENCE.into(),
+            iat: chrono::Utc::now().timestamp(),
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
+        assert!(keys.verify_vendor_token(&token).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! A typed JSON body with vendor-API errors: 413 over `server.max_body_bytes`, 400 when
+//! it is not JSON, 422 naming the field when it does not fit the type.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::VendorError;
+
+pub struct VendorJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for VendorJson<T> {
+    type Error = VendorError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes
+                .await
+                .map_err(|error| match error.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => VendorError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "the request body is too large",
+                    ),
+                    _ => VendorError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_json",
+                        "the request body could not be read",
+                    ),
+                })?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+                VendorError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("the request body is not valid JSON: {error}"),
+                )
+            })?;
+            serde_path_to_error::deserialize(value)
+                .map(VendorJson)
+                .map_err(|error| {
+                    let path = error.path().to_string();
+                    let inner = error.into_inner();
+                    if path == "." {
+                        VendorError::invalid(inner.to_string())
+                    } else {
+                        VendorError::invalid(format!("{path}: {inner}"))
+                    }
+                })
+        })
+    }
+}

@@ -1,0 +1,91 @@
+//! `POST /v1/completed-assessments` → `assessment.addCompletedToCandidate`, durably.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::body::VendorJson;
+use super::{VendorCaller, VendorError, representation};
+use crate::domain::data_block::{self, DataBlock};
+use crate::domain::ids::{AssessmentTypeId, TenantId};
+use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletedBody {
+    tenant_id: Uuid,
+    /// Ashby's candidate id.
+    candidate_id: Uuid,
+    assessment_type_id: Uuid,
+    assessment_name: Option<String>,
+    result: DataBlock,
+    metadata: Option<Vec<DataBlock>>,
+    completed_at: Option<String>,
+}
+
+pub async fn create(
+    _caller: VendorCaller,
+    body: VendorJson<CompletedBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, VendorError> {
+    let body = body.0;
+    body.result
+        .validate("result")
+        .map_err(VendorError::invalid)?;
+    let metadata = body.metadata.unwrap_or_default();
+    data_block::validate_list("metadata", &metadata).map_err(VendorError::invalid)?;
+    let type_id = AssessmentTypeId(body.assessment_type_id);
+    let catalog_name = state.catalog.find(type_id).map(|t| t.name.clone());
+    let assessment_name = match (body.assessment_name, catalog_name) {
+        (Some(name), _) if !name.trim().is_empty() => name,
+        (_, Some(name)) => name,
+        _ => {
+            return Err(VendorError::invalid(format!(
+                "assessment_type_id {type_id} is not in the catalog: give assessment_name"
+            )));
+        }
+    };
+    let completed_at_ms = body
+        .completed_at
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(&text)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| {
+                    VendorError::invalid(format!(
+                        "completed_at must be an RFC 3339 timestamp (got {text:?})"
+                    ))
+                })
+        })
+        .transpose()?;
+    let new = NewCompletedAssessment {
+        tenant_id: TenantId(body.tenant_id),
+        candidate_id: body.candidate_id,
+        assessment_type_id: type_id,
+        assessment_name,
+        result: body.result,
+        metadata,
+        completed_at_ms,
+    };
+    let (id, delivery) = add_completed_assessment(&state.db, state.settings.ashby.partner_id, new)
+        .await
+        .map_err(|error| match error {
+            CompletedError::PartnerIdNotConfigured => VendorError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "partner_id_not_configured",
+                error.to_string(),
+            ),
+            CompletedError::UnknownTenant(_) => VendorError::invalid(error.to_string()),
+            CompletedError::Database(e) => VendorError::unavailable(&e),
+        })?;
+    state.waker.wake();
+    Ok(HttpResponse::Accepted().json(json!({
+        "id": id,
+        "tenant_id": body.tenant_id,
+        "candidate_id": body.candidate_id,
+        "assessment_type_id": type_id,
+        "delivery": representation::delivery(&delivery),
+    })))
+}

@@ -1,0 +1,43 @@
+//! The vendor API (`/v1`, CONTRACT §5): what the vendor's own engine calls.
+
+mod assessments;
+mod auth;
+mod body;
+mod completed;
+mod deliveries;
+mod error;
+pub mod representation;
+
+use actix_web::web;
+
+pub use auth::VendorCaller;
+pub use error::VendorError;
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(
+        web::scope("/v1")
+            .route("/assessment-types", web::get().to(assessments::list_types))
+            .route("/assessments/{id}", web::get().to(assessments::get))
+            .route(
+                "/assessments/{id}/events",
+                web::post().to(assessments::post_event),
+            )
+            .route(
+                "/assessments/{id}/deliveries",
+                web::get().to(deliveries::for_assessment),
+            )
+            .route("/completed-assessments", web::post().to(completed::create))
+            .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .default_service(web::to(no_such_route)),
+    );
+}
+
+async fn no_such_route(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError as _;
+    VendorError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("there is no {} {}", req.method(), req.path()),
+    )
+    .error_response()
+}

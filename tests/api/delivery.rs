@@ -1,0 +1,627 @@
+//! Updates reach Ashby (played by mockito) durably, in order, retried or dead as
+//! CONTRACT §6 says. The engine is stepped by the test, with a clock it controls.
+
+use std::sync::{Arc, Mutex};
+
+use ashby_partner::domain::delivery::DeliveryStatus;
+use ashby_partner::store::{self, deliveries};
+use base64::Engine as _;
+use mockito::Matcher;
+use serde_json::{Value, json};
+
+use crate::helpers::{ASHBY_OK, TestApp, TestTenant, assert_matches_schema, start_body};
+
+const ASHBY_KEY: &str = "ashby-secret-key";
+
+/// Every request Ashby received, in arrival order.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<Value>>>);
+
+impl Received {
+    fn matcher(&self) -> impl Fn(&mockito::Request) -> bool + Send + Sync + 'static {
+        let log = self.0.clone();
+        move |request| {
+            let body = request.utf8_lossy_body().unwrap_or_default();
+            log.lock()
+                .unwrap()
+                .push(serde_json::from_str(&body).unwrap_or(Value::Null));
+            true
+        }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn basic(key: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
+}
+
+fn completion(score: i64) -> Value {
+    json!({
+        "status": "completed",
+        "result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": score},
+        "profile_url": "https://tests.example/results/1"
+    })
+}
+
+/// A tenant connected to the mock Ashby, and one started assessment.
+async fn tenant_with_assessment(app: &TestApp, ashby: &mockito::Server) -> (TestTenant, String) {
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    let id = app
+        .start_assessment(&tenant, &start_body(&uuid::Uuid::new_v4().to_string()))
+        .await;
+    (tenant, id)
+}
+
+#[tokio::test]
+async fn updates_reach_ashby_with_the_tenants_key_and_ashbys_schema() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    let mock = ashby
+        .mock("POST", "/assessment.update")
+        .match_header("authorization", basic(ASHBY_KEY).as_str())
+        .match_header("accept", "application/json; version=1")
+        .match_header("user-agent", Matcher::Regex("^ashby-partner/".into()))
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(2)
+        .create_async()
+        .await;
+    let (_, id) = tenant_with_assessment(&app, &ashby).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.vendor_event(&id, &completion(80)).await;
+
+    let report = app.engine.step_at(store::now_ms()).await.unwrap();
+    assert_eq!(report.claimed, 1, "one at a time per assessment");
+    app.deliver_everything().await;
+
+    mock.assert_async().await;
+    let bodies = received.bodies();
+    for body in &bodies {
+        assert_matches_schema("assessment.update.request.json", body);
+    }
+    let statuses: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["assessment_status"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["In Progress", "Completed"]);
+    for delivery in app.deliveries_of(&id).await {
+        assert_eq!(delivery.status, "delivered");
+        assert_eq!(delivery.attempts, 1);
+        assert!(delivery.delivered_at_ms.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_flaky_ashby_gets_every_update_in_order_and_none_dies() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    // Mockito answers with the first mock still short of its expected hits, then the last.
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(500)
+        .expect(3)
+        .create_async()
+        .await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(429)
+        .with_header("retry-after", "1")
+        .expect(2)
+        .create_async()
+        .await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(r#"{"success": false, "errorInfo": {"code": "rate_limit_exceeded"}}"#)
+        .expect(2)
+        .create_async()
+        .await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(503)
+        .expect(2)
+        .create_async()
+        .await;
+    let succeeded = ashby
+        .mock("POST", "/assessment.update")
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(9)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = app
+            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
+            .await;
+        for _ in 0..2 {
+            app.vendor_event(&id, &json!({"status": "in_progress"}))
+                .await;
+        }
+        app.vendor_event(&id, &completion(n)).await;
+        ids.push(id);
+    }
+
+    app.deliver_everything().await;
+
+    // The matcher sees every attempt, failed or not, in arrival order.
+    let attempts = received.bodies();
+    assert_eq!(attempts.len(), 9 + 9, "nine failures were retried");
+    succeeded.assert_async().await;
+    for id in &ids {
+        let rows = app.deliveries_of(id).await;
+        assert!(rows.iter().all(|d| d.status == "delivered"), "{rows:#?}");
+        // Per assessment, never an earlier update after a later one was tried.
+        let timestamps: Vec<i64> = attempts
+            .iter()
+            .filter(|b| b["assessment_id"] == id.as_str())
+            .map(|b| b["timestamp"].as_i64().unwrap())
+            .collect();
+        assert!(
+            timestamps.windows(2).all(|w| w[0] <= w[1]),
+            "{timestamps:?}"
+        );
+        let mut distinct = timestamps.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 3);
+    }
+    let total_attempts: i32 =
+        futures_util::future::join_all(ids.iter().map(|id| app.deliveries_of(id)))
+            .await
+            .iter()
+            .flatten()
+            .map(|d| d.attempts)
+            .sum();
+    assert_eq!(total_attempts, 18);
+}
+
+#[tokio::test]
+async fn a_later_update_waits_while_an_earlier_one_is_backing_off() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(500)
+        .expect(1)
+        .create_async()
+        .await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let (_, id) = tenant_with_assessment(&app, &ashby).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.vendor_event(&id, &completion(1)).await;
+    let now = store::now_ms();
+
+    let first = app.engine.step_at(now).await.unwrap();
+    let while_backing_off = app.engine.step_at(now).await.unwrap();
+
+    assert_eq!((first.claimed, first.retried), (1, 1));
+    assert_eq!(
+        while_backing_off.claimed, 0,
+        "the completion must not overtake the progress update"
+    );
+    let rows = app.deliveries_of(&id).await;
+    assert_eq!((rows[0].attempts, rows[1].attempts), (1, 0));
+    app.deliver_everything().await;
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(429)
+        .with_header("retry-after", "120")
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    let (_, id) = tenant_with_assessment(&app, &ashby).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    let t0 = store::now_ms();
+
+    app.engine.step_at(t0).await.unwrap();
+    let row = &app.deliveries_of(&id).await[0];
+    assert!(
+        row.next_attempt_at_ms >= t0 + 120_000,
+        "{} < {}",
+        row.next_attempt_at_ms,
+        t0 + 120_000
+    );
+    assert!(row.last_error.as_deref().unwrap().contains("429"));
+    assert_eq!(
+        app.engine.step_at(t0 + 60_000).await.unwrap().claimed,
+        0,
+        "too early"
+    );
+    let later = app.engine.step_at(t0 + 121_000).await.unwrap();
+
+    assert_eq!(later.delivered, 1);
+    ok.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_dead_after_one_attempt_and_delivered_after_the_fix_and_a_retry() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let refused = ashby
+        .mock("POST", "/assessment.update")
+        .match_header("authorization", basic("old-key").as_str())
+        .with_status(401)
+        .with_body(
+            r#"{"success": false, "errorInfo": {"code": "unauthorized", "message": "bad key"}}"#,
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let accepted = ashby
+        .mock("POST", "/assessment.update")
+        .match_header("authorization", basic("new-key").as_str())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "old-key")
+        .await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+
+    app.deliver_everything().await;
+    let listed: Value = app
+        .vendor_get(&format!("/v1/assessments/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dead = &listed["data"][0];
+    assert_eq!(dead["status"], "dead");
+    assert_eq!(dead["attempts"], 1);
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("401"),
+        "{dead}"
+    );
+    assert!(!dead["last_error"].as_str().unwrap().contains("old-key"));
+    refused.assert_async().await;
+
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "new-key")
+        .await;
+    let delivery_id = dead["id"].as_str().unwrap();
+    let response = app
+        .vendor_post(&format!("/v1/deliveries/{delivery_id}/retry"), &json!({}))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "pending");
+    app.deliver_everything().await;
+
+    accepted.assert_async().await;
+    assert_eq!(app.deliveries_of(&id).await[0].status, "delivered");
+    let again = app
+        .vendor_post(&format!("/v1/deliveries/{delivery_id}/retry"), &json!({}))
+        .await;
+    assert_eq!(again.status(), 409, "only dead deliveries can be retried");
+}
+
+#[tokio::test]
+async fn success_false_is_dead_with_ashbys_code() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(r#"{"success": false, "errorInfo": {"code": "assessment_not_found", "message": "no such assessment", "requestId": "r-1"}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let (_, id) = tenant_with_assessment(&app, &ashby).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+
+    app.deliver_everything().await;
+
+    let row = &app.deliveries_of(&id).await[0];
+    assert_eq!(row.status, "dead");
+    assert_eq!(row.attempts, 1);
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("assessment_not_found")
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_is_retried_until_ashby_answers() {
+    let app = TestApp::spawn_with(|s| s.delivery.request_timeout_ms = 200).await;
+    // An "Ashby" that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &silent, ASHBY_KEY)
+        .await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+
+    let report = app.engine.step_at(store::now_ms()).await.unwrap();
+    assert_eq!(report.retried, 1);
+    let row = &app.deliveries_of(&id).await[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
+    assert!(row.last_error.as_deref().unwrap().contains("timed out"));
+
+    let mut ashby = mockito::Server::new_async().await;
+    let ok = ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    app.deliver_everything().await;
+    ok.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_tenant_without_an_ashby_key_gets_dead_deliveries_that_say_what_to_do() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+
+    app.deliver_everything().await;
+
+    let row = &app.deliveries_of(&id).await[0];
+    assert_eq!(row.status, "dead");
+    assert!(row.last_error.as_deref().unwrap().contains("set-ashby-key"));
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_by_another_worker() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    let (crashed, survivor) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let now = store::now_ms();
+
+    let taken = deliveries::claim(&app.db, crashed, now, 10_000, 10)
+        .await
+        .unwrap();
+    let while_leased = deliveries::claim(&app.db, survivor, now + 5_000, 10_000, 10)
+        .await
+        .unwrap();
+    let after_expiry = deliveries::claim(&app.db, survivor, now + 10_001, 10_000, 10)
+        .await
+        .unwrap();
+
+    assert_eq!(taken.len(), 1);
+    assert!(while_leased.is_empty());
+    assert_eq!(after_expiry.len(), 1);
+    assert_eq!(after_expiry[0].id, taken[0].id);
+    assert_eq!(after_expiry[0].lease_owner, Some(survivor));
+    // The crashed worker's late outcome no longer counts.
+    let record = deliveries::AttemptRecord {
+        started_ms: now,
+        duration_ms: 1,
+        http_status: Some(200),
+        result: deliveries::AttemptResult::Delivered,
+    };
+    assert!(
+        !deliveries::finish_attempt(&app.db, &taken[0], crashed, record, now + 10_002)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() {
+    let app = TestApp::spawn_with(|s| s.delivery.concurrency = 4).await;
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    ashby
+        .mock("POST", "/assessment.update")
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    for n in 0..12 {
+        let id = app
+            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
+            .await;
+        app.vendor_event(&id, &json!({"status": "in_progress"}))
+            .await;
+        app.vendor_event(&id, &completion(n)).await;
+    }
+    let second = second_engine(&app);
+
+    let mut now = store::now_ms();
+    loop {
+        let (a, b) = tokio::join!(app.engine.step_at(now), second.step_at(now));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if a.claimed + b.claimed == 0 {
+            break;
+        }
+        now += 1;
+    }
+
+    let bodies = received.bodies();
+    assert_eq!(bodies.len(), 24);
+    let mut keys: Vec<String> = bodies
+        .iter()
+        .map(|b| format!("{}/{}", b["assessment_id"], b["timestamp"]))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 24, "no delivery was sent twice");
+    let dead_or_pending = deliveries::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+        .await
+        .unwrap();
+    assert!(dead_or_pending.is_empty());
+}
+
+/// Another engine (another process's worth of workers) on the test's database.
+fn second_engine(app: &TestApp) -> ashby_partner::delivery::DeliveryEngine {
+    use ashby_partner::delivery::{DeliveryEngine, DeliveryWaker, Sender};
+    let sender = Sender::new(
+        app.db.clone(),
+        app.secrets().sealer,
+        app.settings.ashby.base_url.clone(),
+        std::time::Duration::from_millis(app.settings.delivery.request_timeout_ms),
+    )
+    .unwrap();
+    DeliveryEngine::new(
+        app.db.clone(),
+        sender,
+        app.settings.delivery.clone(),
+        DeliveryWaker::default(),
+    )
+}
+
+#[tokio::test]
+async fn completed_assessments_are_delivered_with_add_completed_to_candidate() {
+    let partner_id = uuid::Uuid::new_v4();
+    let app = TestApp::spawn_with(|s| s.ashby.partner_id = Some(partner_id)).await;
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    let mock = ashby
+        .mock("POST", "/assessment.addCompletedToCandidate")
+        .match_header("authorization", basic(ASHBY_KEY).as_str())
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    let candidate_id = uuid::Uuid::new_v4();
+
+    let response = app
+        .vendor_post(
+            "/v1/completed-assessments",
+            &json!({
+                "tenant_id": tenant.id,
+                "candidate_id": candidate_id,
+                "assessment_type_id": crate::helpers::TYPE_ID,
+                "result": {"identifier": "passed", "label": "Passed", "type": "boolean_success", "value": true},
+                "completed_at": "2026-11-01T10:00:00Z"
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(
+        accepted["delivery"]["kind"],
+        "assessment.addCompletedToCandidate"
+    );
+    assert_eq!(accepted["delivery"]["status"], "pending");
+    app.deliver_everything().await;
+
+    mock.assert_async().await;
+    let body = &received.bodies()[0];
+    assert_matches_schema("assessment.addCompletedToCandidate.request.json", body);
+    assert_eq!(body["candidateId"], candidate_id.to_string());
+    assert_eq!(body["partnerId"], partner_id.to_string());
+    assert_eq!(body["timestamp"], 1_793_527_200_000_i64);
+    assert_eq!(body["assessment"]["assessmentId"], accepted["id"]);
+    assert_eq!(body["assessment"]["assessmentName"], "Backend take-home");
+    assert_eq!(body["assessment"]["metadata"], json!([]));
+}
+
+#[tokio::test]
+async fn completed_assessments_are_refused_without_a_partner_id_or_with_bad_input() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let body = |tenant_id: Value, result: Value| {
+        json!({
+            "tenant_id": tenant_id,
+            "candidate_id": uuid::Uuid::new_v4(),
+            "assessment_type_id": crate::helpers::TYPE_ID,
+            "result": result
+        })
+    };
+    let ok_result = json!({"identifier": "s", "label": "S", "type": "numeric_score", "value": 3});
+    let response = app
+        .vendor_post(
+            "/v1/completed-assessments",
+            &body(json!(tenant.id), ok_result.clone()),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "partner_id_not_configured");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ashby.partner_id")
+    );
+
+    let app = TestApp::spawn_with(|s| s.ashby.partner_id = Some(uuid::Uuid::new_v4())).await;
+    let tenant = app.create_tenant("Acme").await;
+    let cases = [
+        body(json!(uuid::Uuid::new_v4()), ok_result.clone()),
+        body(json!("not-a-uuid"), ok_result.clone()),
+        body(
+            json!(tenant.id),
+            json!({"identifier": "s", "label": "S", "type": "numeric_score", "value": "3"}),
+        ),
+        json!({"tenant_id": tenant.id, "result": ok_result}),
+    ];
+    for case in cases {
+        let response = app.vendor_post("/v1/completed-assessments", &case).await;
+        assert_eq!(response.status(), 422, "{case}");
+    }
+    assert!(
+        deliveries::list(&app.db, None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
