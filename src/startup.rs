@@ -119,6 +119,11 @@ impl Application {
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
+                // Only the vendor API reads query strings; keep its errors JSON too.
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    vendor_api::VendorError::invalid(format!("malformed query string: {error}"))
+                        .into()
+                }))
                 .configure(health::routes)
                 .configure(partner_api::routes)
                 .configure(vendor_api::routes)

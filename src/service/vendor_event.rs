@@ -36,7 +36,9 @@ pub async fn record_vendor_event(
         return Ok(EventOutcome::NotFound);
     };
     let now = store::now_ms();
-    let at = event.occurred_at_ms.unwrap_or(now);
+    // An event cannot have happened in the future; a skewed vendor clock must not push
+    // every later timestamp of the assessment ahead.
+    let at = event.occurred_at_ms.map_or(now, |at| at.min(now));
     let outcome = match transition::apply(&txn, current, Event::Vendor(event), at, now).await? {
         Ok(Applied::Changed {
             assessment,

@@ -175,3 +175,54 @@ pub fn status_of(row: &assessment::Model) -> Result<AssessmentStatus, DbErr> {
 pub fn parse_history(history: &serde_json::Value) -> Result<Vec<HistoryEntry>, DbErr> {
     serde_json::from_value(history.clone()).map_err(|e| DbErr::Json(e.to_string()))
 }
+
+/// Filters for the vendor API's assessment feed.
+#[derive(Debug, Default, Clone)]
+pub struct FeedFilter {
+    pub status: Option<AssessmentStatus>,
+    pub tenant_id: Option<TenantId>,
+    /// Only assessments updated strictly after this instant.
+    pub updated_after_ms: Option<i64>,
+    /// Resume after this (updated_at_ms, id) position.
+    pub after: Option<(i64, uuid::Uuid)>,
+}
+
+/// Assessments by last update, oldest first, then by id: a stable feed that a vendor can
+/// page through and poll for changes.
+///
+/// # Errors
+/// Database errors.
+pub async fn feed(
+    db: &impl ConnectionTrait,
+    filter: &FeedFilter,
+    limit: u64,
+) -> Result<Vec<assessment::Model>, DbErr> {
+    use sea_orm::{Condition, QueryOrder as _};
+    let mut query = assessment::Entity::find();
+    if let Some(status) = filter.status {
+        query = query.filter(assessment::Column::Status.eq(status.as_str()));
+    }
+    if let Some(tenant_id) = filter.tenant_id {
+        query = query.filter(assessment::Column::TenantId.eq(tenant_id.0));
+    }
+    if let Some(after) = filter.updated_after_ms {
+        query = query.filter(assessment::Column::UpdatedAtMs.gt(after));
+    }
+    if let Some((updated_at_ms, id)) = filter.after {
+        query = query.filter(
+            Condition::any()
+                .add(assessment::Column::UpdatedAtMs.gt(updated_at_ms))
+                .add(
+                    Condition::all()
+                        .add(assessment::Column::UpdatedAtMs.eq(updated_at_ms))
+                        .add(assessment::Column::Id.gt(id)),
+                ),
+        );
+    }
+    query
+        .order_by_asc(assessment::Column::UpdatedAtMs)
+        .order_by_asc(assessment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

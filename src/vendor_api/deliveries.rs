@@ -5,7 +5,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{VendorCaller, VendorError, representation};
-use crate::domain::delivery::DeliveryStatus;
 use crate::startup::AppState;
 use crate::store::{self, deliveries};
 
@@ -51,7 +50,6 @@ pub async fn retry(
             ),
         ));
     }
-    debug_assert_eq!(row.status, DeliveryStatus::Pending.as_str());
     state.waker.wake();
     Ok(HttpResponse::Ok().json(representation::delivery(&row)))
 }

@@ -6,6 +6,7 @@ mod body;
 mod completed;
 mod deliveries;
 mod error;
+mod feed;
 pub mod representation;
 
 use actix_web::web;
@@ -17,6 +18,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/v1")
             .route("/assessment-types", web::get().to(assessments::list_types))
+            .route("/assessments", web::get().to(feed::list))
             .route("/assessments/{id}", web::get().to(assessments::get))
             .route(
                 "/assessments/{id}/events",

@@ -13,3 +13,4 @@ mod health;
 mod partner_auth;
 mod vendor_auth;
 mod vendor_events;
+mod vendor_feed;

@@ -1,0 +1,112 @@
+//! `GET /v1/assessments`: every assessment by last update, oldest first, in pages. Polling
+//! with the last `next_cursor` yields what changed since.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+
+use super::{VendorCaller, VendorError, representation};
+use crate::domain::lifecycle::AssessmentStatus;
+use crate::startup::AppState;
+use crate::store::assessments::{self, FeedFilter};
+
+const DEFAULT_LIMIT: u64 = 50;
+const MAX_LIMIT: u64 = 200;
+
+pub async fn list(
+    _caller: VendorCaller,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, VendorError> {
+    let (filter, limit) = parse_query(&query).map_err(VendorError::invalid)?;
+    let rows = assessments::feed(&state.db, &filter, limit)
+        .await
+        .map_err(|e| VendorError::unavailable(&e))?;
+    let next_cursor = rows
+        .last()
+        .filter(|_| rows.len() as u64 == limit)
+        .map(|last| encode_cursor(last.updated_at_ms, last.id));
+    let data = rows
+        .iter()
+        .map(representation::assessment)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| VendorError::unavailable(&e))?;
+    Ok(HttpResponse::Ok().json(json!({ "data": data, "next_cursor": next_cursor })))
+}
+
+fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), String> {
+    const KNOWN: [&str; 5] = ["status", "tenant_id", "updated_after", "limit", "cursor"];
+    if let Some(unknown) = query.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown query parameter {unknown:?}; known: {}",
+            KNOWN.join(", ")
+        ));
+    }
+    let mut filter = FeedFilter::default();
+    if let Some(status) = query.get("status") {
+        filter.status = Some(AssessmentStatus::parse(status).ok_or_else(|| {
+            format!("status must be one of started, in_progress, completed, cancelled, expired (got {status:?})")
+        })?);
+    }
+    if let Some(tenant) = query.get("tenant_id") {
+        filter.tenant_id = Some(
+            tenant
+                .parse()
+                .map_err(|_| format!("tenant_id must be a UUID (got {tenant:?})"))?,
+        );
+    }
+    if let Some(after) = query.get("updated_after") {
+        let at = chrono::DateTime::parse_from_rfc3339(after)
+            .map_err(|_| format!("updated_after must be an RFC 3339 timestamp (got {after:?})"))?;
+        filter.updated_after_ms = Some(at.timestamp_millis());
+    }
+    if let Some(cursor) = query.get("cursor") {
+        filter.after = Some(
+            decode_cursor(cursor)
+                .ok_or_else(|| "cursor is not one this API returned".to_string())?,
+        );
+    }
+    let limit = match query.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT} (got {text:?})"
+                ));
+            }
+        },
+    };
+    Ok((filter, limit))
+}
+
+/// Opaque to clients: the position after which the next page starts.
+fn encode_cursor(updated_at_ms: i64, id: uuid::Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{updated_at_ms}.{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, uuid::Uuid)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (ms, id) = text.split_once('.')?;
+    Some((ms.parse().ok()?, id.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(
+            decode_cursor(&encode_cursor(1_700_000_000_123, id)),
+            Some((1_700_000_000_123, id))
+        );
+        for bad in ["", "!!", "bm9wZQ"] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+}
