@@ -1,18 +1,20 @@
-//! The `tenant` commands of the real binary, run against the database a `TestApp` serves,
-//! so what they print is checked against what the server then accepts.
+//! The `tenant`, `token` and `deliveries` commands of the real binary, run against the
+//! database a `TestApp` serves, so what they print is checked against what the server
+//! then accepts and stores.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use ashby_partner::crypto::hash_partner_key;
 use ashby_partner::domain::ids::TenantId;
+use base64::Engine as _;
 use entity::{partner_key, tenant};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestTenant};
+use crate::helpers::{ASHBY_OK, TYPE_ID, TestApp, TestTenant, start_body};
 
 /// What one run of the binary did.
 struct Run {
@@ -301,4 +303,369 @@ async fn bad_input_exits_non_zero_with_one_line_saying_what_to_fix() {
     }
     let tenants = tenant::Entity::find().all(&app.db).await.unwrap();
     assert!(tenants.is_empty(), "bad input created {tenants:?}");
+}
+
+/// Asserts a failed run: non-zero, nothing on stdout, and one `error: ` line on stderr
+/// that contains `fragment`.
+fn assert_one_line_error(run: &Run, what: &str, fragment: &str) {
+    assert!(!run.success, "{what} succeeded: {}", run.stdout);
+    assert_eq!(run.stdout, "", "{what}");
+    let lines: Vec<&str> = run.stderr.trim_end().lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: {}", run.stderr);
+    assert!(lines[0].starts_with("error: "), "{what}: {}", lines[0]);
+    assert!(lines[0].contains(fragment), "{what}: {}", lines[0]);
+}
+
+/// Parses an RFC 3339 UTC timestamp (with `Z` or `+00:00`).
+fn utc(text: &Value) -> chrono::DateTime<chrono::Utc> {
+    let text = text.as_str().unwrap();
+    let parsed = chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text} is not RFC 3339: {e}"));
+    assert_eq!(parsed.offset().local_minus_utc(), 0, "{text} is not UTC");
+    parsed.to_utc()
+}
+
+/// The `exp` claim of a JWT, read without checking the signature.
+fn expiry_claim(token: &str) -> i64 {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["exp"].as_i64().unwrap()
+}
+
+async fn types_status(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .get(app.url("/v1/assessment-types"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
+    let app = TestApp::spawn().await;
+    let before = chrono::Utc::now();
+
+    let run = run_cli(&app, &["token", "create", "--json"], None).await;
+
+    let after = chrono::Utc::now();
+    let created = run.json();
+    assert_eq!(created.as_object().unwrap().len(), 2, "{created}");
+    let token = created["token"].as_str().unwrap();
+    let response = app
+        .client
+        .get(app.url("/v1/assessment-types"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let types: Value = response.json().await.unwrap();
+    assert_eq!(types["data"][0]["id"], TYPE_ID);
+    let expires_at = utc(&created["expires_at"]);
+    let ninety_days = chrono::Duration::days(90);
+    let slack = chrono::Duration::seconds(2);
+    assert!(
+        expires_at >= before + ninety_days - slack && expires_at <= after + ninety_days + slack,
+        "{expires_at} is not 90 days after {before}"
+    );
+    assert_eq!(expiry_claim(token), expires_at.timestamp());
+    assert!(!run.stderr.contains(token), "the token is logged");
+    let tampered = format!("{token}x");
+    assert_eq!(types_status(&app, &tampered).await, 401);
+}
+
+#[tokio::test]
+async fn token_create_with_a_ttl_expires_that_long_after_now() {
+    let app = TestApp::spawn().await;
+    let before = chrono::Utc::now();
+
+    let created = run_cli(&app, &["token", "create", "--ttl", "2h", "--json"], None)
+        .await
+        .json();
+
+    let after = chrono::Utc::now();
+    let expires_at = utc(&created["expires_at"]);
+    let two_hours = chrono::Duration::hours(2);
+    let slack = chrono::Duration::seconds(2);
+    assert!(
+        expires_at >= before + two_hours - slack && expires_at <= after + two_hours + slack,
+        "{expires_at} is not two hours after {before}"
+    );
+    let token = created["token"].as_str().unwrap();
+    assert_eq!(expiry_claim(token), expires_at.timestamp());
+    assert_eq!(types_status(&app, token).await, 200);
+}
+
+#[tokio::test]
+async fn token_create_refuses_a_ttl_that_is_not_a_positive_duration() {
+    let app = TestApp::spawn().await;
+
+    for ttl in ["soon", "0s"] {
+        let run = run_cli(&app, &["token", "create", "--ttl", ttl, "--json"], None).await;
+
+        assert_one_line_error(&run, ttl, "--ttl");
+        assert!(run.stderr.contains(ttl), "{ttl}: {}", run.stderr);
+    }
+}
+
+/// Starts an assessment of a tenant that has no Ashby key, posts a progress event and
+/// runs the engine: the update is dead at once. Returns the dead delivery.
+async fn dead_delivery(app: &TestApp, tenant: &TestTenant) -> entity::delivery::Model {
+    let id = app
+        .start_assessment(tenant, &start_body(&Uuid::new_v4().to_string()))
+        .await;
+    let (status, body) = app
+        .vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.deliver_everything().await;
+    let rows = app.deliveries_of(&id).await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let row = rows.into_iter().next().unwrap();
+    assert_eq!(row.status, "dead", "{row:#?}");
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("set-ashby-key")),
+        "{row:#?}"
+    );
+    row
+}
+
+async fn delivery_row(app: &TestApp, id: Uuid) -> entity::delivery::Model {
+    entity::delivery::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The ids a `deliveries list --json` printed.
+fn listed_ids(listed: &Value) -> Vec<String> {
+    listed
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn deliveries_list_shows_a_dead_delivery_with_its_reason_and_filters_by_status_and_tenant() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("Acme").await;
+    let globex = app.create_tenant("Globex").await;
+    let dead = dead_delivery(&app, &acme).await;
+    let (dead_id, acme_id, globex_id) = (
+        dead.id.to_string(),
+        acme.id.to_string(),
+        globex.id.to_string(),
+    );
+
+    let listed = run_cli(&app, &["deliveries", "list", "--json"], None)
+        .await
+        .json();
+
+    let entries = listed.as_array().expect("a JSON array");
+    assert_eq!(entries.len(), 1, "{listed}");
+    let entry = &entries[0];
+    assert_eq!(entry["id"], dead_id);
+    assert_eq!(entry["kind"], "assessment.update");
+    assert_eq!(entry["status"], "dead");
+    assert_eq!(entry["attempts"], 1);
+    assert_eq!(entry["tenant_id"], acme_id);
+    assert_eq!(entry["assessment_id"], dead.assessment_id.to_string());
+    assert!(
+        entry["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("set-ashby-key")),
+        "{entry}"
+    );
+    assert_eq!(entry["next_attempt_at"], Value::Null, "{entry}");
+    assert_eq!(entry["delivered_at"], Value::Null, "{entry}");
+    utc(&entry["created_at"]);
+    assert_eq!(
+        entry["payload"]["assessment_status"]["value"], "In Progress",
+        "{entry}"
+    );
+    // (filters, whether the dead delivery is listed)
+    let cases: [(&[&str], bool); 6] = [
+        (&["--status", "dead"], true),
+        (&["--status", "delivered"], false),
+        (&["--status", "pending"], false),
+        (&["--tenant", &acme_id], true),
+        (&["--tenant", &globex_id], false),
+        (&["--status", "dead", "--tenant", &globex_id], false),
+    ];
+    for (filters, included) in cases {
+        let args: Vec<&str> = ["deliveries", "list", "--json"]
+            .iter()
+            .chain(filters)
+            .copied()
+            .collect();
+
+        let listed = run_cli(&app, &args, None).await.json();
+
+        let expected = if included {
+            vec![dead_id.clone()]
+        } else {
+            vec![]
+        };
+        assert_eq!(listed_ids(&listed), expected, "{filters:?}");
+    }
+}
+
+#[tokio::test]
+async fn deliveries_retry_puts_a_dead_delivery_back_in_line_and_refuses_one_that_is_not_dead() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let dead = dead_delivery(&app, &tenant).await;
+    let id = dead.id.to_string();
+
+    let run = run_cli(&app, &["deliveries", "retry", &id, "--json"], None).await;
+
+    assert_eq!(run.json(), json!({ "requeued": 1 }));
+    let row = delivery_row(&app, dead.id).await;
+    assert_eq!(row.status, "pending", "{row:#?}");
+    assert_eq!(row.attempts, 0, "{row:#?}");
+    assert!(row.next_attempt_at_ms <= ashby_partner::store::now_ms());
+
+    let again = run_cli(&app, &["deliveries", "retry", &id, "--json"], None).await;
+
+    assert_one_line_error(&again, "a second retry", "is pending");
+    assert!(
+        again.stderr.contains("only a dead delivery can be retried"),
+        "{}",
+        again.stderr
+    );
+    let row = delivery_row(&app, dead.id).await;
+    assert_eq!((row.status.as_str(), row.attempts), ("pending", 0));
+
+    // Back in line means the engine sends it, once the tenant has a key.
+    let mut ashby = mockito::Server::new_async().await;
+    let mock = ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "ashby-key")
+        .await;
+    app.deliver_everything().await;
+    mock.assert_async().await;
+    let row = delivery_row(&app, dead.id).await;
+    assert_eq!((row.status.as_str(), row.attempts), ("delivered", 1));
+}
+
+#[tokio::test]
+async fn deliveries_retry_all_dead_requeues_every_dead_delivery_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("Acme").await;
+    let globex = app.create_tenant("Globex").await;
+    let dead = [
+        dead_delivery(&app, &acme).await,
+        dead_delivery(&app, &globex).await,
+    ];
+    // And one that was delivered, which must stay so.
+    let mut ashby = mockito::Server::new_async().await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    let initech = app.create_tenant("Initech").await;
+    app.connect_tenant_to_ashby(&initech, &ashby.url(), "ashby-key")
+        .await;
+    let delivered_assessment = app
+        .start_assessment(&initech, &start_body("initech-app"))
+        .await;
+    app.vendor_event(&delivered_assessment, &json!({"status": "in_progress"}))
+        .await;
+    app.deliver_everything().await;
+    let delivered = app.deliveries_of(&delivered_assessment).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].status, "delivered");
+
+    let run = run_cli(&app, &["deliveries", "retry", "--all-dead", "--json"], None).await;
+
+    assert_eq!(run.json(), json!({ "requeued": 2 }));
+    for row in &dead {
+        let row = delivery_row(&app, row.id).await;
+        assert_eq!(
+            (row.status.as_str(), row.attempts),
+            ("pending", 0),
+            "{row:#?}"
+        );
+    }
+    let untouched = delivery_row(&app, delivered[0].id).await;
+    assert_eq!(untouched, delivered[0]);
+    let nothing_left = run_cli(&app, &["deliveries", "retry", "--all-dead", "--json"], None)
+        .await
+        .json();
+    assert_eq!(nothing_left, json!({ "requeued": 0 }));
+}
+
+#[tokio::test]
+async fn deliveries_commands_refuse_bad_input_with_one_line_saying_what_to_fix() {
+    let app = TestApp::spawn().await;
+    let missing = Uuid::new_v4().to_string();
+    let no_such_delivery = format!("no delivery with id {missing}");
+    // (arguments, a fragment the message must contain)
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["deliveries", "retry", &missing, "--json"],
+            &no_such_delivery,
+        ),
+        (
+            &["deliveries", "retry", "not-a-uuid"],
+            "\"not-a-uuid\" is not a delivery id",
+        ),
+        (
+            &["deliveries", "list", "--tenant", "not-a-uuid"],
+            "\"not-a-uuid\" is not a tenant id",
+        ),
+    ];
+
+    for (args, fragment) in cases {
+        let run = run_cli(&app, args, None).await;
+
+        assert_one_line_error(&run, &format!("{args:?}"), fragment);
+    }
+}
+
+#[tokio::test]
+async fn deliveries_commands_refuse_an_unknown_status_and_a_retry_of_nothing() {
+    let app = TestApp::spawn().await;
+    let id = Uuid::new_v4().to_string();
+    // (arguments, a fragment the first line must contain); these are usage errors, which
+    // the argument parser reports with a usage hint after the first line.
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["deliveries", "list", "--status", "bogus", "--json"],
+            "--status",
+        ),
+        (&["deliveries", "retry", "--json"], "<ID>"),
+        (&["deliveries", "retry", &id, "--all-dead"], "--all-dead"),
+    ];
+
+    for (args, fragment) in cases {
+        let run = run_cli(&app, args, None).await;
+
+        assert!(!run.success, "{args:?} succeeded: {}", run.stdout);
+        assert_eq!(run.stdout, "", "{args:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(fragment), "{args:?}: {}", run.stderr);
+    }
 }

@@ -8,6 +8,7 @@ mod assessment_cancel;
 mod assessment_start;
 mod catalog;
 mod cli;
+mod crash;
 mod delivery;
 mod health;
 mod partner_auth;
