@@ -1,11 +1,30 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = match ashby_partner::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!(
+                "{}",
+                ashby_partner::cli::usage_error_line(&error.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
     ashby_partner::telemetry::init();
-    let cli = ashby_partner::cli::Cli::parse();
     match cli.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

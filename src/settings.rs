@@ -298,7 +298,7 @@ impl VendorSettings {
     /// # Errors
     /// When `vendor.candidate_link_ttl` is not a duration such as `7d`.
     pub fn candidate_link_ttl(&self) -> Result<Duration, SettingsError> {
-        parse_duration("vendor.candidate_link_ttl", &self.candidate_link_ttl)
+        parse_duration("vendor.candidate_link_ttl", &self.candidate_link_ttl).map_err(invalid)
     }
 }
 
@@ -306,12 +306,12 @@ impl VendorSettings {
 ///
 /// # Errors
 /// A message naming `what` when the text is not a positive duration.
-pub fn parse_duration(what: &str, text: &str) -> Result<Duration, SettingsError> {
+pub fn parse_duration(what: &str, text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(invalid(format!(
+        _ => Err(format!(
             "{what} must be a positive duration such as 90m, 12h or 7d, not {text:?}"
-        ))),
+        )),
     }
 }
 

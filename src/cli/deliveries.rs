@@ -26,7 +26,7 @@ pub enum DeliveriesCommand {
     },
     /// Put a dead delivery (or, with --all-dead, every dead one) back in line.
     Retry {
-        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        #[arg(conflicts_with = "all_dead")]
         id: Option<String>,
         #[arg(long)]
         all_dead: bool,
@@ -72,8 +72,11 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
         }
         DeliveriesCommand::Retry { id, all_dead, json } => {
             let id = match (id, all_dead) {
-                (Some(id), false) => Some(parse_uuid("delivery", &id)?),
-                _ => None,
+                (Some(id), _) => Some(parse_uuid("delivery", &id)?),
+                (None, true) => None,
+                (None, false) => {
+                    bail!("give a delivery ID, or --all-dead to retry every dead delivery")
+                }
             };
             let requeued = deliveries::requeue_dead(&db, id, store::now_ms()).await?;
             if let Some(id) = id

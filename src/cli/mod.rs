@@ -12,6 +12,23 @@ use clap::{Parser, Subcommand};
 
 use crate::settings::{Settings, Sources};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_errors_render_on_one_line() {
+        let rendered = "error: invalid value 'bogus' for '--status <STATUS>'\n  [possible values: pending, delivered, dead]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_error_line(rendered),
+            "error: invalid value 'bogus' for '--status <STATUS>' [possible values: pending, delivered, dead]"
+        );
+        let with_usage = "error: unexpected argument '--x' found\n\nUsage: ashby-partner serve\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_error_line(with_usage),
+            "error: unexpected argument '--x' found"
+        );
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ashby-partner",
@@ -74,6 +91,18 @@ async fn open_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseC
             .context("cannot migrate the database")?;
     }
     Ok(db)
+}
+
+/// clap's usage error as one line (CONTRACT §3): the message and its hints, without
+/// the usage block and the pointer to `--help`.
+pub fn usage_error_line(rendered: &str) -> String {
+    let kept: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect();
+    kept.join(" ")
 }
 
 /// Flattens an error and its causes into one line.

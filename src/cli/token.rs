@@ -29,7 +29,7 @@ struct Created {
 
 pub fn run(command: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
     let TokenCommand::Create { ttl, json } = command;
-    let ttl = parse_duration("--ttl", &ttl)?;
+    let ttl = parse_duration("--ttl", &ttl).map_err(anyhow::Error::msg)?;
     let secrets = ServerSecrets::resolve(settings)?;
     let issued = TokenKeys::new(&secrets.token_secret)?.issue_vendor_token(ttl)?;
     let created = Created {
