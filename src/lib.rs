@@ -1,12 +1,14 @@
 //! ashby-partner: the bridge between an assessment vendor and Ashby.
 
 pub mod ashby;
+pub mod candidate_links;
 pub mod cli;
 pub mod crypto;
 pub mod delivery;
 pub mod domain;
 pub mod health;
 pub mod partner_api;
+pub mod representation;
 pub mod secrets;
 pub mod service;
 pub mod settings;

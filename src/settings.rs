@@ -270,6 +270,19 @@ impl Settings {
         }
         if !self.vendor.webhook_url.is_empty() {
             parse_http_url("vendor.webhook_url", &self.vendor.webhook_url)?;
+            self.vendor.webhook_key()?;
+        }
+        let template = &self.vendor.candidate_url_template;
+        if !template.is_empty() {
+            if !template.contains("{token}") {
+                return Err(invalid(format!(
+                    "vendor.candidate_url_template must contain {{token}}, not {template:?}"
+                )));
+            }
+            parse_http_url(
+                "vendor.candidate_url_template",
+                &template.replace("{token}", "t"),
+            )?;
         }
         self.vendor.candidate_link_ttl()?;
         validate_catalog(&self.assessment_types)?;
@@ -295,6 +308,33 @@ impl ServerSettings {
 }
 
 impl VendorSettings {
+    /// The key webhooks are signed with: `vendor.webhook_secret` is `whsec_<base64>`
+    /// (Standard Webhooks), of at least 16 bytes.
+    ///
+    /// # Errors
+    /// A secret of another form.
+    pub fn webhook_key(&self) -> Result<secrecy::SecretBox<Vec<u8>>, SettingsError> {
+        use base64::Engine as _;
+        use secrecy::ExposeSecret as _;
+        let bad = || {
+            invalid(
+                "vendor.webhook_secret must be \"whsec_\" followed by the base64 of at least 16 random bytes (e.g. whsec_$(head -c 32 /dev/urandom | base64))",
+            )
+        };
+        let encoded = self
+            .webhook_secret
+            .expose_secret()
+            .strip_prefix("whsec_")
+            .ok_or_else(bad)?;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| bad())?;
+        if key.len() < 16 {
+            return Err(bad());
+        }
+        Ok(secrecy::SecretBox::new(Box::new(key)))
+    }
+
     /// # Errors
     /// When `vendor.candidate_link_ttl` is not a duration such as `7d`.
     pub fn candidate_link_ttl(&self) -> Result<Duration, SettingsError> {

@@ -172,6 +172,20 @@ description = "second"
 }
 
 #[test]
+fn a_standard_webhooks_secret_is_accepted() {
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.file(
+        "c.toml",
+        "[vendor]\nwebhook_url = \"https://v.example/hook\"\nwebhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ncandidate_url_template = \"https://t.example/take/{token}\"\n",
+    ));
+    let settings = scratch.load().unwrap();
+    assert_eq!(
+        settings.vendor.webhook_key().unwrap().expose_secret().len(),
+        24
+    );
+}
+
+#[test]
 fn invalid_values_are_rejected_with_their_key() {
     let cases = [
         ("[server]\nbind = \"nowhere\"\n", "server.bind"),

@@ -11,10 +11,12 @@ use tracing_actix_web::TracingLogger;
 
 use std::sync::Arc;
 
+use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::domain::catalog::Catalog;
 use crate::partner_api::{self, PartnerError};
 use crate::secrets::ServerSecrets;
+use crate::service::Outbound;
 use crate::settings::Settings;
 use crate::telemetry::RequestSpan;
 use crate::tokens::TokenKeys;
@@ -27,6 +29,8 @@ pub struct AppState {
     pub catalog: Catalog,
     pub secrets: ServerSecrets,
     pub tokens: TokenKeys,
+    /// Candidate links and whether vendor webhooks are queued.
+    pub outbound: Outbound,
     /// Wakes the delivery workers after a transaction that enqueued deliveries commits.
     pub waker: DeliveryWaker,
 }
@@ -52,8 +56,8 @@ pub enum StartupError {
     Settings(#[from] crate::settings::SettingsError),
     #[error("security.token_secret: {0}")]
     Tokens(#[from] crate::tokens::TokenError),
-    #[error("HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
+    #[error(transparent)]
+    Sender(#[from] crate::delivery::SenderError),
 }
 
 impl Application {
@@ -94,21 +98,22 @@ impl Application {
             .port();
         let max_body_bytes = settings.server.max_body_bytes;
         let waker = DeliveryWaker::default();
-        let sender = Sender::new(
-            db.clone(),
-            secrets.sealer.clone(),
-            settings.ashby.base_url.clone(),
-            std::time::Duration::from_millis(settings.delivery.request_timeout_ms),
-        )?;
+        let sender = Sender::new(db.clone(), secrets.sealer.clone(), &settings)?;
         let engine = Arc::new(DeliveryEngine::new(
             db.clone(),
             sender,
             settings.delivery.clone(),
             waker.clone(),
         ));
+        let tokens = TokenKeys::new(&secrets.token_secret)?;
+        let outbound = Outbound {
+            candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone())?,
+            vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
+        };
         let state = web::Data::new(AppState {
             catalog: Catalog::new(&settings.assessment_types, &settings.custom_fields),
-            tokens: TokenKeys::new(&secrets.token_secret)?,
+            tokens,
+            outbound,
             db,
             settings,
             secrets,

@@ -7,8 +7,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ids::AssessmentId;
+
 /// Only tokens minted for the vendor API are accepted by it.
 const VENDOR_AUDIENCE: &str = "ashby-partner/vendor-api";
+/// Candidate links carry tokens of their own audience: one cannot stand in for the other.
+const CANDIDATE_AUDIENCE: &str = "ashby-partner/candidate";
 /// Tolerated clock difference when checking expiry.
 const LEEWAY_SECONDS: u64 = 5;
 
@@ -82,12 +86,51 @@ impl TokenKeys {
     /// # Errors
     /// [`TokenError::Expired`] or [`TokenError::Invalid`].
     pub fn verify_vendor_token(&self, token: &str) -> Result<(), TokenError> {
+        self.verify(token, VENDOR_AUDIENCE).map(drop)
+    }
+
+    /// The token of a candidate link: names the assessment, expires `ttl` after
+    /// `issued_at_ms`. The same inputs give the same token, so an assessment's link is
+    /// stable without being stored.
+    ///
+    /// # Errors
+    /// A `ttl` beyond what a timestamp can hold.
+    pub fn candidate_token(
+        &self,
+        assessment_id: AssessmentId,
+        issued_at_ms: i64,
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
+        let iat = issued_at_ms.div_euclid(1000);
+        let ttl = i64::try_from(ttl.as_secs()).map_err(|_| TokenError::TtlTooLong)?;
+        let claims = Claims {
+            sub: assessment_id.to_string(),
+            aud: CANDIDATE_AUDIENCE.into(),
+            iat,
+            exp: iat.checked_add(ttl).ok_or(TokenError::TtlTooLong)?,
+            jti: assessment_id.to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| TokenError::Invalid)
+    }
+
+    /// The assessment a candidate link's token names.
+    ///
+    /// # Errors
+    /// [`TokenError::Expired`] or [`TokenError::Invalid`].
+    pub fn verify_candidate_token(&self, token: &str) -> Result<AssessmentId, TokenError> {
+        let claims = self.verify(token, CANDIDATE_AUDIENCE)?;
+        claims.sub.parse().map_err(|_| TokenError::Invalid)
+    }
+
+    /// Signature (HS256 only), audience, and expiry — which is required.
+    fn verify(&self, token: &str, audience: &str) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[VENDOR_AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "aud", "iat"]);
         validation.leeway = LEEWAY_SECONDS;
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
-            Ok(_) => Ok(()),
+            Ok(data) => Ok(data.claims),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -164,6 +207,38 @@ mod tests {
         );
         assert!(keys.verify_vendor_token(&unsigned).is_err());
         assert!(keys.verify_vendor_token("").is_err());
+    }
+
+    #[test]
+    fn candidate_tokens_are_stable_name_their_assessment_and_are_not_vendor_tokens() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let id = AssessmentId::new_random();
+        let now = chrono::Utc::now().timestamp_millis();
+        let token = keys
+            .candidate_token(id, now, Duration::from_secs(600))
+            .unwrap();
+        assert_eq!(
+            token,
+            keys.candidate_token(id, now, Duration::from_secs(600))
+                .unwrap()
+        );
+        assert_eq!(keys.verify_candidate_token(&token).unwrap(), id);
+        assert!(
+            keys.verify_vendor_token(&token).is_err(),
+            "a candidate token is no API token"
+        );
+        let vendor = keys.issue_vendor_token(Duration::from_secs(60)).unwrap();
+        assert!(
+            keys.verify_candidate_token(vendor.token.expose_secret())
+                .is_err()
+        );
+        let old = keys
+            .candidate_token(id, now - 7_200_000, Duration::from_secs(3600))
+            .unwrap();
+        assert!(matches!(
+            keys.verify_candidate_token(&old),
+            Err(TokenError::Expired)
+        ));
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl AshbyClient {
 }
 
 /// `Retry-After` in seconds or as an HTTP date, as a wait from now.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

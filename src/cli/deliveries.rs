@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::output::print;
 use crate::domain::delivery::DeliveryStatus;
+use crate::representation;
 use crate::settings::Settings;
 use crate::store::{self, deliveries};
-use crate::vendor_api::representation;
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {

@@ -4,10 +4,11 @@
 mod backoff;
 mod engine;
 mod sender;
+pub mod webhook;
 
 pub use backoff::backoff_ms;
 pub use engine::{DeliveryEngine, StepReport};
-pub use sender::Sender;
+pub use sender::{Sender, SenderError};
 
 use std::sync::Arc;
 

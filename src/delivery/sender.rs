@@ -1,5 +1,6 @@
 //! Sending one delivery: find its destination and credentials, call, classify.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use entity::delivery;
@@ -8,31 +9,54 @@ use sea_orm::DatabaseConnection;
 use crate::ashby::client::{AshbyClient, CallOutcome};
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
+use crate::settings::{Settings, SettingsError};
 use crate::store::tenants;
+
+use super::webhook::{WebhookClient, WebhookTarget};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
 
 /// Everything needed to send deliveries: the HTTP clients and where the keys are.
 #[derive(Clone)]
 pub struct Sender {
-    pub(super) db: DatabaseConnection,
-    pub(super) ashby: AshbyClient,
-    pub(super) sealer: Sealer,
-    pub(super) default_ashby_base_url: String,
+    db: DatabaseConnection,
+    ashby: AshbyClient,
+    sealer: Sealer,
+    default_ashby_base_url: String,
+    webhooks: Option<Arc<WebhookClient>>,
 }
 
 impl Sender {
     /// # Errors
-    /// The HTTP client cannot be built (TLS initialisation).
+    /// The HTTP clients cannot be built (TLS initialisation), or the webhook secret is
+    /// malformed (settings validation already refuses that).
     pub fn new(
         db: DatabaseConnection,
         sealer: Sealer,
-        default_ashby_base_url: String,
-        request_timeout: Duration,
-    ) -> Result<Self, reqwest::Error> {
+        settings: &Settings,
+    ) -> Result<Self, SenderError> {
+        let timeout = Duration::from_millis(settings.delivery.request_timeout_ms);
+        let webhooks = if settings.vendor.webhook_url.is_empty() {
+            None
+        } else {
+            let target = WebhookTarget {
+                url: settings.vendor.webhook_url.clone(),
+                key: settings.vendor.webhook_key()?,
+            };
+            Some(Arc::new(WebhookClient::new(target, timeout)?))
+        };
         Ok(Self {
             db,
-            ashby: AshbyClient::new(request_timeout)?,
+            ashby: AshbyClient::new(timeout)?,
             sealer,
-            default_ashby_base_url,
+            default_ashby_base_url: settings.ashby.base_url.clone(),
+            webhooks,
         })
     }
 
@@ -85,7 +109,14 @@ impl Sender {
                     .call(base_url, method, &key, &delivery.payload)
                     .await
             }
-            DeliveryKind::VendorWebhook => refused("vendor webhooks are not configured".into()),
+            DeliveryKind::VendorWebhook => match &self.webhooks {
+                Some(client) => {
+                    client
+                        .send(&delivery.id.to_string(), &delivery.payload)
+                        .await
+                }
+                None => refused("vendor.webhook_url is no longer set".into()),
+            },
         }
     }
 }

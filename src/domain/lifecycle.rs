@@ -98,7 +98,27 @@ pub enum Event<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Emission {
     /// `assessment.update` to Ashby; the service adds the id and the timestamp.
-    AshbyUpdate(UpdateFields),
+    AshbyUpdate(Box<UpdateFields>),
+    /// A webhook to the vendor's engine (sent only when `vendor.webhook_url` is set).
+    VendorWebhook(WebhookEvent),
+}
+
+/// What a vendor webhook announces (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookEvent {
+    /// Ashby started an assessment: the vendor should invite the candidate.
+    Started,
+    /// Ashby cancelled it: the vendor should stop it.
+    Cancelled,
+}
+
+impl WebhookEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "assessment.started",
+            Self::Cancelled => "assessment.cancelled",
+        }
+    }
 }
 
 /// A change to apply: the new status, the history entry recording it, what it sends.
@@ -127,7 +147,7 @@ pub enum Refusal {
 }
 
 /// The first status of every assessment, recorded when Ashby starts it. Ashby learns it
-/// from the start answer itself, so nothing is emitted.
+/// from the start answer itself; the vendor is told with a webhook.
 pub fn start(at_ms: i64) -> Transition {
     Transition {
         to: AssessmentStatus::Started,
@@ -136,7 +156,7 @@ pub fn start(at_ms: i64) -> Transition {
             at_ms,
             source: Source::Ashby,
         },
-        emissions: Vec::new(),
+        emissions: vec![Emission::VendorWebhook(WebhookEvent::Started)],
     }
 }
 
@@ -153,7 +173,7 @@ pub fn decide(
 ) -> Result<Decision, Refusal> {
     use AssessmentStatus::*;
     match (event, current) {
-        // Ashby asked for the cancel: nothing goes back to Ashby.
+        // Ashby asked for the cancel: nothing goes back to Ashby; the vendor is told.
         (Event::CancelledByAshby, Started | InProgress) => Ok(Decision::Apply(Transition {
             to: Cancelled,
             history: HistoryEntry {
@@ -161,7 +181,7 @@ pub fn decide(
                 at_ms,
                 source: Source::Ashby,
             },
-            emissions: Vec::new(),
+            emissions: vec![Emission::VendorWebhook(WebhookEvent::Cancelled)],
         })),
         // Ashby wants it stopped, and it already is: nothing to do, and nothing to refuse.
         (Event::CancelledByAshby, Cancelled | Expired) => Ok(Decision::AlreadyDone),
@@ -175,7 +195,7 @@ pub fn decide(
                     at_ms,
                     source: Source::Vendor,
                 },
-                emissions: vec![Emission::AshbyUpdate(update_for(vendor))],
+                emissions: vec![Emission::AshbyUpdate(Box::new(update_for(vendor)))],
             }))
         }
         (Event::Vendor(vendor), Completed | Cancelled | Expired) => {
@@ -253,10 +273,13 @@ mod tests {
     }
 
     #[test]
-    fn a_start_records_started_by_ashby_and_emits_nothing() {
+    fn a_start_records_started_by_ashby_and_tells_the_vendor() {
         let transition = start(42);
         assert_eq!(transition.to, Started);
-        assert!(transition.emissions.is_empty());
+        assert_eq!(
+            transition.emissions,
+            [Emission::VendorWebhook(WebhookEvent::Started)]
+        );
         assert_eq!(
             transition.history,
             HistoryEntry {
@@ -280,7 +303,7 @@ mod tests {
                         at_ms: 7,
                         source: Source::Ashby
                     },
-                    emissions: vec![],
+                    emissions: vec![Emission::VendorWebhook(WebhookEvent::Cancelled)],
                 })
             );
         }

@@ -29,9 +29,12 @@ pub async fn cancel(
     let Ok(id) = id_text.parse::<AssessmentId>() else {
         return Ok(not_found());
     };
-    let outcome = cancel_by_ashby(&state.db, caller.tenant_id, id)
+    let (outcome, enqueued) = cancel_by_ashby(&state.db, &state.outbound, caller.tenant_id, id)
         .await
         .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    if enqueued {
+        state.waker.wake();
+    }
     Ok(match outcome {
         CancelOutcome::Cancelled => {
             tracing::info!(assessment_id = %id, "assessment cancelled by Ashby");

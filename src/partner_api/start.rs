@@ -32,7 +32,7 @@ pub async fn start(
             ),
         },
     )?;
-    let outcome = start_assessment(&state.db, caller.tenant_id, &request)
+    let outcome = start_assessment(&state.db, &state.outbound, caller.tenant_id, &request)
         .await
         .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
     let assessment = outcome.assessment;
@@ -40,6 +40,9 @@ pub async fn start(
         .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
     if outcome.created {
         tracing::info!(assessment_id = %assessment.id, "assessment started");
+    }
+    if outcome.enqueued {
+        state.waker.wake();
     }
     // The initial status, reported inline; for a retried start, the current status as
     // of the last update we reported.

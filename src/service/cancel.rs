@@ -2,6 +2,7 @@
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::Outbound;
 use super::transition::{self, Applied};
 use crate::domain::ids::{AssessmentId, TenantId};
 use crate::domain::lifecycle::{Event, Refusal};
@@ -17,25 +18,38 @@ pub enum CancelOutcome {
 }
 
 /// Cancels one of the tenant's assessments. Ashby asked for it, so nothing is sent back
-/// to Ashby.
+/// to Ashby; the vendor gets an `assessment.cancelled` webhook. Returns the outcome and
+/// whether deliveries were queued.
 ///
 /// # Errors
 /// Database errors.
 pub async fn cancel_by_ashby(
     db: &DatabaseConnection,
+    outbound: &Outbound,
     tenant_id: TenantId,
     id: AssessmentId,
-) -> Result<CancelOutcome, DbErr> {
+) -> Result<(CancelOutcome, bool), DbErr> {
     let txn = store::begin_write(db).await?;
     let Some(current) = assessments::find_for_update(&txn, tenant_id, id).await? else {
-        return Ok(CancelOutcome::NotFound);
+        return Ok((CancelOutcome::NotFound, false));
     };
     let now = store::now_ms();
-    let outcome = match transition::apply(&txn, current, Event::CancelledByAshby, now, now).await? {
-        Ok(Applied::Changed { .. } | Applied::Unchanged(_)) => CancelOutcome::Cancelled,
-        Err(Refusal::AlreadyCompleted) => CancelOutcome::AlreadyCompleted,
+    let outcome = match transition::apply(
+        &txn,
+        outbound,
+        current,
+        Event::CancelledByAshby,
+        now,
+        now,
+    )
+    .await?
+    {
+        Ok(Applied::Changed { enqueued, .. }) => (CancelOutcome::Cancelled, enqueued),
+        Ok(Applied::Unchanged(_)) => (CancelOutcome::Cancelled, false),
         // The lifecycle refuses an Ashby cancel only for a completed assessment.
-        Err(Refusal::Final(_)) => CancelOutcome::AlreadyCompleted,
+        Err(Refusal::AlreadyCompleted | Refusal::Final(_)) => {
+            (CancelOutcome::AlreadyCompleted, false)
+        }
     };
     txn.commit().await?;
     Ok(outcome)

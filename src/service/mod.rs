@@ -11,3 +11,13 @@ pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use start::{StartOutcome, start_assessment};
 pub use vendor_event::{EventOutcome, record_vendor_event};
+
+use crate::candidate_links::CandidateLinks;
+
+/// What writing outgoing messages needs beyond the database.
+#[derive(Clone)]
+pub struct Outbound {
+    pub candidate_links: CandidateLinks,
+    /// Whether `vendor.webhook_url` is set: webhooks are only queued when it is.
+    pub vendor_webhooks: bool,
+}

@@ -8,37 +8,43 @@ use crate::domain::lifecycle;
 use crate::domain::start_request::StartRequest;
 use crate::store::{self, assessments};
 
+use super::Outbound;
+use super::transition;
+
 pub struct StartOutcome {
     pub assessment: assessment::Model,
     /// False when an open assessment for the same application and type already existed.
     pub created: bool,
+    /// Whether deliveries were queued (the vendor webhook): wake the workers.
+    pub enqueued: bool,
 }
 
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
 const MAX_ATTEMPTS: usize = 3;
 
 /// Starts an assessment, idempotently: while the tenant has an open assessment for the
-/// same application and type, answers that one and changes nothing.
+/// same application and type, answers that one and changes nothing. A new assessment is
+/// written with its `assessment.started` webhook, in one transaction.
 ///
 /// # Errors
 /// Database errors.
 pub async fn start_assessment(
     db: &DatabaseConnection,
+    outbound: &Outbound,
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<StartOutcome, DbErr> {
     for _ in 0..MAX_ATTEMPTS {
         let now = store::now_ms();
-        let transition = lifecycle::start(now);
-        let history =
-            serde_json::to_value([&transition.history]).map_err(|e| DbErr::Json(e.to_string()))?;
+        let started = lifecycle::start(now);
+        let history = store::json_column(&[&started.history])?;
         let row = assessment::Model {
             id: AssessmentId::new_random().0,
             tenant_id: tenant_id.0,
             assessment_type_id: request.assessment_type_id.0,
             application_ashby_id: request.application_ashby_id.clone(),
             candidate_ashby_id: request.candidate_ashby_id.clone(),
-            status: transition.to.as_str().to_owned(),
+            status: started.to.as_str().to_owned(),
             start_request: request.raw.clone(),
             result: None,
             profile_url: None,
@@ -51,10 +57,15 @@ pub async fn start_assessment(
         };
         let txn = store::begin_write(db).await?;
         if assessments::insert_unless_open(&txn, row.clone()).await? {
+            let mut enqueued = false;
+            for emission in &started.emissions {
+                enqueued |= transition::enqueue(&txn, outbound, &row, emission, now, now).await?;
+            }
             txn.commit().await?;
             return Ok(StartOutcome {
                 assessment: row,
                 created: true,
+                enqueued,
             });
         }
         let open = assessments::find_open(
@@ -69,6 +80,7 @@ pub async fn start_assessment(
             return Ok(StartOutcome {
                 assessment,
                 created: false,
+                enqueued: false,
             });
         }
         // The open assessment we collided with became terminal in between: a retake.

@@ -8,11 +8,14 @@ use crate::ashby::wire::UpdateRequest;
 use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::AssessmentId;
-use crate::domain::lifecycle::{self, Decision, Emission, Event, Refusal};
+use crate::domain::lifecycle::{self, Decision, Emission, Event, Refusal, WebhookEvent};
 use crate::domain::vendor_event::VendorEvent;
 use crate::store::assessments::{self, TransitionData};
 use crate::store::deliveries::{self, NewDelivery};
 use crate::store::json_column;
+use crate::time::rfc3339;
+
+use super::Outbound;
 
 /// What applying an event did.
 pub enum Applied {
@@ -32,6 +35,7 @@ pub enum Applied {
 /// The outer error is the database's; the inner one the lifecycle's refusal.
 pub async fn apply(
     txn: &impl ConnectionTrait,
+    outbound: &Outbound,
     current: assessment::Model,
     event: Event<'_>,
     at_ms: i64,
@@ -51,35 +55,17 @@ pub async fn apply(
     };
 
     // Ashby orders updates by timestamp only: keep them strictly increasing per
-    // assessment, even for two events within one millisecond.
+    // assessment, even for two events within one millisecond. Webhooks take their
+    // place in line from the same counter.
     let mut last_update_ms = current.last_update_ms;
-    let enqueued = !transition.emissions.is_empty();
-    for emission in &transition.emissions {
-        match emission {
-            Emission::AshbyUpdate(fields) => {
-                let timestamp = at_ms.max(last_update_ms + 1);
-                last_update_ms = timestamp;
-                let body = UpdateRequest {
-                    assessment_id: AssessmentId(current.id),
-                    timestamp,
-                    fields: fields.clone(),
-                };
-                let payload = json_column(&body)?;
-                deliveries::enqueue(
-                    txn,
-                    NewDelivery {
-                        kind: DeliveryKind::AshbyUpdate,
-                        tenant_id: current.tenant_id,
-                        assessment_id: current.id,
-                        position: timestamp,
-                        payload,
-                    },
-                    now_ms,
-                )
-                .await?;
-            }
-        }
-    }
+    let positioned: Vec<(i64, &Emission)> = transition
+        .emissions
+        .iter()
+        .map(|emission| {
+            last_update_ms = at_ms.max(last_update_ms + 1);
+            (last_update_ms, emission)
+        })
+        .collect();
 
     let mut data = TransitionData {
         last_update_ms: Some(last_update_ms),
@@ -100,9 +86,71 @@ pub async fn apply(
     }
     let assessment =
         assessments::record_transition(txn, &current, &transition, data, now_ms).await?;
+
+    let mut enqueued = false;
+    for (position, emission) in positioned {
+        enqueued |= enqueue(txn, outbound, &assessment, emission, position, now_ms).await?;
+    }
     Ok(Ok(Applied::Changed {
         assessment,
         enqueued,
+    }))
+}
+
+/// Writes one emission to the outbox. Returns whether anything was written (a webhook
+/// is skipped when webhooks are not configured).
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    outbound: &Outbound,
+    assessment: &assessment::Model,
+    emission: &Emission,
+    position: i64,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let (kind, payload) = match emission {
+        Emission::AshbyUpdate(fields) => {
+            let body = UpdateRequest {
+                assessment_id: AssessmentId(assessment.id),
+                timestamp: position,
+                fields: (**fields).clone(),
+            };
+            (DeliveryKind::AshbyUpdate, json_column(&body)?)
+        }
+        Emission::VendorWebhook(_) if !outbound.vendor_webhooks => return Ok(false),
+        Emission::VendorWebhook(event) => (
+            DeliveryKind::VendorWebhook,
+            webhook_body(outbound, assessment, *event, now_ms)?,
+        ),
+    };
+    deliveries::enqueue(
+        txn,
+        NewDelivery {
+            kind,
+            tenant_id: assessment.tenant_id,
+            assessment_id: assessment.id,
+            position,
+            payload,
+        },
+        now_ms,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// `{"type", "timestamp", "data": Assessment}` — the assessment as of the event.
+fn webhook_body(
+    outbound: &Outbound,
+    assessment: &assessment::Model,
+    event: WebhookEvent,
+    now_ms: i64,
+) -> Result<serde_json::Value, DbErr> {
+    Ok(serde_json::json!({
+        "type": event.as_str(),
+        "timestamp": rfc3339(now_ms),
+        "data": crate::representation::assessment(assessment, &outbound.candidate_links)?,
     }))
 }
 

@@ -3,6 +3,7 @@
 use entity::assessment;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::Outbound;
 use super::transition::{self, Applied};
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::{Event, Refusal};
@@ -28,6 +29,7 @@ pub enum EventOutcome {
 /// Database errors.
 pub async fn record_vendor_event(
     db: &DatabaseConnection,
+    outbound: &Outbound,
     id: AssessmentId,
     event: &VendorEvent,
 ) -> Result<EventOutcome, DbErr> {
@@ -39,17 +41,18 @@ pub async fn record_vendor_event(
     // An event cannot have happened in the future; a skewed vendor clock must not push
     // every later timestamp of the assessment ahead.
     let at = event.occurred_at_ms.map_or(now, |at| at.min(now));
-    let outcome = match transition::apply(&txn, current, Event::Vendor(event), at, now).await? {
-        Ok(Applied::Changed {
-            assessment,
-            enqueued,
-        }) => EventOutcome::Recorded {
-            assessment,
-            enqueued,
-        },
-        Ok(Applied::Unchanged(assessment)) => EventOutcome::Repeat(assessment),
-        Err(refusal) => EventOutcome::Refused(refusal),
-    };
+    let outcome =
+        match transition::apply(&txn, outbound, current, Event::Vendor(event), at, now).await? {
+            Ok(Applied::Changed {
+                assessment,
+                enqueued,
+            }) => EventOutcome::Recorded {
+                assessment,
+                enqueued,
+            },
+            Ok(Applied::Unchanged(assessment)) => EventOutcome::Repeat(assessment),
+            Err(refusal) => EventOutcome::Refused(refusal),
+        };
     txn.commit().await?;
     Ok(outcome)
 }

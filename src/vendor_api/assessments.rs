@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::body::VendorJson;
-use super::{VendorCaller, VendorError, representation};
+use super::{VendorCaller, VendorError};
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::Refusal;
 use crate::domain::vendor_event::{VendorEvent, VendorEventBody};
+use crate::representation;
 use crate::service::{EventOutcome, record_vendor_event};
 use crate::startup::AppState;
 use crate::store::assessments;
@@ -34,7 +35,8 @@ pub async fn get(
         .await
         .map_err(|e| VendorError::unavailable(&e))?
         .ok_or_else(|| VendorError::not_found("assessment", &path))?;
-    let body = representation::assessment(&row).map_err(|e| VendorError::unavailable(&e))?;
+    let body = representation::assessment(&row, &state.outbound.candidate_links)
+        .map_err(|e| VendorError::unavailable(&e))?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -47,7 +49,7 @@ pub async fn post_event(
 ) -> Result<HttpResponse, VendorError> {
     let id = parse_id(&path)?;
     let event = VendorEvent::try_from(body.0).map_err(VendorError::invalid)?;
-    let outcome = record_vendor_event(&state.db, id, &event)
+    let outcome = record_vendor_event(&state.db, &state.outbound, id, &event)
         .await
         .map_err(|e| VendorError::unavailable(&e))?;
     let row = match outcome {
@@ -76,7 +78,8 @@ pub async fn post_event(
             ));
         }
     };
-    let body = representation::assessment(&row).map_err(|e| VendorError::unavailable(&e))?;
+    let body = representation::assessment(&row, &state.outbound.candidate_links)
+        .map_err(|e| VendorError::unavailable(&e))?;
     Ok(HttpResponse::Ok().json(body))
 }
 

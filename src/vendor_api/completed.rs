@@ -7,9 +7,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::body::VendorJson;
-use super::{VendorCaller, VendorError, representation};
+use super::{VendorCaller, VendorError};
 use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
+use crate::representation;
 use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 use crate::startup::AppState;
 

@@ -4,7 +4,8 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{VendorCaller, VendorError, representation};
+use super::{VendorCaller, VendorError};
+use crate::representation;
 use crate::startup::AppState;
 use crate::store::{self, deliveries};
 

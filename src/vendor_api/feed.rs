@@ -8,8 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use super::{VendorCaller, VendorError, representation};
+use super::{VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
+use crate::representation;
 use crate::startup::AppState;
 use crate::store::assessments::{self, FeedFilter};
 
@@ -31,7 +32,7 @@ pub async fn list(
         .map(|last| encode_cursor(last.updated_at_ms, last.id));
     let data = rows
         .iter()
-        .map(representation::assessment)
+        .map(|row| representation::assessment(row, &state.outbound.candidate_links))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| VendorError::unavailable(&e))?;
     Ok(HttpResponse::Ok().json(json!({ "data": data, "next_cursor": next_cursor })))

@@ -3,11 +3,11 @@
 mod assessments;
 mod auth;
 mod body;
+mod candidate_sessions;
 mod completed;
 mod deliveries;
 mod error;
 mod feed;
-pub mod representation;
 
 use actix_web::web;
 
@@ -30,6 +30,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             )
             .route("/completed-assessments", web::post().to(completed::create))
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .route(
+                "/candidate-sessions/{token}",
+                web::get().to(candidate_sessions::resolve),
+            )
             .default_service(web::to(no_such_route)),
     );
 }

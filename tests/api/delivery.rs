@@ -507,13 +507,7 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
 /// Another engine (another process's worth of workers) on the test's database.
 fn second_engine(app: &TestApp) -> ashby_partner::delivery::DeliveryEngine {
     use ashby_partner::delivery::{DeliveryEngine, DeliveryWaker, Sender};
-    let sender = Sender::new(
-        app.db.clone(),
-        app.secrets().sealer,
-        app.settings.ashby.base_url.clone(),
-        std::time::Duration::from_millis(app.settings.delivery.request_timeout_ms),
-    )
-    .unwrap();
+    let sender = Sender::new(app.db.clone(), app.secrets().sealer, &app.settings).unwrap();
     DeliveryEngine::new(
         app.db.clone(),
         sender,

@@ -15,3 +15,4 @@ mod partner_auth;
 mod vendor_auth;
 mod vendor_events;
 mod vendor_feed;
+mod webhooks;

@@ -3,13 +3,18 @@
 use entity::{assessment, delivery};
 use serde_json::{Value, json};
 
+use crate::candidate_links::CandidateLinks;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::ids::AssessmentId;
 use crate::store::assessments;
 use crate::time::rfc3339;
 
 /// # Errors
 /// A stored history that is not a list of entries.
-pub fn assessment(row: &assessment::Model) -> Result<Value, sea_orm::DbErr> {
+pub fn assessment(
+    row: &assessment::Model,
+    links: &CandidateLinks,
+) -> Result<Value, sea_orm::DbErr> {
     let request = &row.start_request;
     let history: Vec<Value> = assessments::parse_history(&row.history)?
         .into_iter()
@@ -27,7 +32,7 @@ pub fn assessment(row: &assessment::Model) -> Result<Value, sea_orm::DbErr> {
         "result": row.result,
         "profile_url": row.profile_url,
         "metadata": row.metadata.clone().unwrap_or_else(|| json!([])),
-        "candidate_url": Value::Null,
+        "candidate_url": links.url_for(AssessmentId(row.id), row.created_at_ms),
         "created_at": rfc3339(row.created_at_ms),
         "updated_at": rfc3339(row.updated_at_ms),
         "history": history,
