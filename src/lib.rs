@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod domain;
 pub mod health;
+pub mod metrics;
 pub mod partner_api;
 pub mod representation;
 pub mod secrets;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::domain::catalog::Catalog;
+use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub outbound: Outbound,
     /// Wakes the delivery workers after a transaction that enqueued deliveries commits.
     pub waker: DeliveryWaker,
+    pub metrics: Metrics,
 }
 
 pub struct Application {
@@ -99,12 +101,11 @@ impl Application {
         let max_body_bytes = settings.server.max_body_bytes;
         let waker = DeliveryWaker::default();
         let sender = Sender::new(db.clone(), secrets.sealer.clone(), &settings)?;
-        let engine = Arc::new(DeliveryEngine::new(
-            db.clone(),
-            sender,
-            settings.delivery.clone(),
-            waker.clone(),
-        ));
+        let metrics = Metrics::default();
+        let engine = Arc::new(
+            DeliveryEngine::new(db.clone(), sender, settings.delivery.clone(), waker.clone())
+                .with_metrics(metrics.clone()),
+        );
         let tokens = TokenKeys::new(&secrets.token_secret)?;
         let outbound = Outbound {
             candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone())?,
@@ -118,9 +119,11 @@ impl Application {
             settings,
             secrets,
             waker,
+            metrics,
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
@@ -130,6 +133,7 @@ impl Application {
                         .into()
                 }))
                 .configure(health::routes)
+                .route("/metrics", web::get().to(metrics::endpoint))
                 .configure(partner_api::routes)
                 .configure(vendor_api::routes)
                 .default_service(web::to(no_such_route))

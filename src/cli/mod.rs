@@ -45,7 +45,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (and, later, the delivery workers) until SIGINT/SIGTERM.
+    /// Run the HTTP server and the delivery workers until SIGINT/SIGTERM.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{DeliveryWaker, Sender, backoff_ms};
 use crate::ashby::client::CallOutcome;
+use crate::metrics::Metrics;
 use crate::settings::DeliverySettings;
 use crate::store::deliveries::{self, AttemptRecord, AttemptResult};
 use crate::store::now_ms;
@@ -29,6 +30,7 @@ pub struct DeliveryEngine {
     /// Identifies this process's leases.
     owner: Uuid,
     waker: DeliveryWaker,
+    metrics: Option<Metrics>,
 }
 
 /// What one round did.
@@ -53,7 +55,15 @@ impl DeliveryEngine {
             settings,
             owner: Uuid::new_v4(),
             waker,
+            metrics: None,
         }
+    }
+
+    /// Counts every attempt's outcome in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn waker(&self) -> DeliveryWaker {
@@ -118,6 +128,14 @@ impl DeliveryEngine {
         let finished =
             deliveries::finish_attempt(&self.db, claimed, self.owner, record, now_ms + duration_ms)
                 .await?;
+        if let (true, Some(metrics)) = (finished, &self.metrics) {
+            let outcome = match &result {
+                AttemptResult::Delivered => "delivered",
+                AttemptResult::RetryAt { .. } => "retry",
+                AttemptResult::Dead { .. } => "dead",
+            };
+            metrics.observe_attempt(&claimed.kind, outcome);
+        }
         Ok(finished.then_some(result))
     }
 

@@ -308,3 +308,35 @@ pub async fn attempts_of(
         .all(db)
         .await
 }
+
+/// How many deliveries there are per (kind, status).
+///
+/// # Errors
+/// Database errors.
+pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i64)>, DbErr> {
+    delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Kind)
+        .column(delivery::Column::Status)
+        .column_as(delivery::Column::Id.count(), "n")
+        .group_by(delivery::Column::Kind)
+        .group_by(delivery::Column::Status)
+        .into_tuple::<(String, String, i64)>()
+        .all(db)
+        .await
+}
+
+/// When the oldest pending delivery was created.
+///
+/// # Errors
+/// Database errors.
+pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    delivery::Entity::find()
+        .select_only()
+        .column_as(delivery::Column::CreatedAtMs.min(), "oldest")
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}

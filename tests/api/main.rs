@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod health;
+mod metrics;
 mod partner_auth;
 mod vendor_auth;
 mod vendor_events;

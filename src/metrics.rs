@@ -1,0 +1,188 @@
+//! Prometheus metrics (CONTRACT §8): requests and latency by route and status, delivery
+//! attempts by outcome (counted by this process), deliveries by kind and status and the
+//! oldest pending delivery's age (read from the database at scrape time, so every
+//! replica reports the same, true numbers).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sea_orm::DbErr;
+
+use crate::startup::AppState;
+use crate::store::{self, deliveries};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    kind: String,
+    status: String,
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RequestLabels, Histogram>,
+    attempts: Family<AttemptLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Gauge>,
+    oldest_pending: Gauge<f64, AtomicU64>,
+}
+
+/// Cheap to clone; shared by the HTTP middleware, the delivery engine and `/metrics`.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("ashby_partner");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 14))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and status",
+            latency.clone(),
+        );
+        let attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts made by this process, by kind and outcome (delivered, retry, dead)",
+            attempts.clone(),
+        );
+        let deliveries = Family::<DeliveryLabels, Gauge>::default();
+        registry.register(
+            "deliveries",
+            "Deliveries by kind and status",
+            deliveries.clone(),
+        );
+        let oldest_pending = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "delivery_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery (0 when none is pending)",
+            oldest_pending.clone(),
+        );
+        Self(Arc::new(Inner {
+            registry,
+            requests,
+            latency,
+            attempts,
+            deliveries,
+            oldest_pending,
+        }))
+    }
+}
+
+impl Metrics {
+    fn observe_request(&self, method: &str, route: String, status: u16, elapsed: Duration) {
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route,
+            status,
+        };
+        self.0.requests.get_or_create(&labels).inc();
+        self.0
+            .latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one delivery attempt's outcome.
+    pub fn observe_attempt(&self, kind: &str, outcome: &str) {
+        let labels = AttemptLabels {
+            kind: kind.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.0.attempts.get_or_create(&labels).inc();
+    }
+
+    /// The text exposition, with the delivery gauges read fresh from the database.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
+        let counts = deliveries::counts(db).await?;
+        let oldest = deliveries::oldest_pending_created_ms(db).await?;
+        self.0.deliveries.clear();
+        for (kind, status, count) in counts {
+            self.0
+                .deliveries
+                .get_or_create(&DeliveryLabels { kind, status })
+                .set(count);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let age = oldest.map_or(0.0, |created| {
+            (store::now_ms() - created).max(0) as f64 / 1000.0
+        });
+        self.0.oldest_pending.set(age);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.0.registry)
+            .map_err(|e| DbErr::Custom(format!("encoding metrics: {e}")))?;
+        Ok(text)
+    }
+}
+
+/// Middleware: counts and times every request by its route pattern (never the raw
+/// path: paths can carry tokens, and would explode the label set).
+pub async fn track_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        metrics.observe_request(
+            &method,
+            route,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    Ok(response)
+}
+
+/// `GET /metrics`
+pub async fn endpoint(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.render(&state.db).await {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read delivery metrics");
+            HttpResponse::ServiceUnavailable()
+                .body("metrics unavailable: the database does not answer\n")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET /metrics`: Prometheus text for requests, latency and deliveries.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, start_body};
+
+/// The value of the sample whose line starts with `prefix` (name and labels).
+fn sample(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(prefix))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_deliveries_by_kind_and_status() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.client
+        .post(app.url("/assessment.start"))
+        .send()
+        .await
+        .unwrap(); // 401
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    // The tenant has no Ashby key: the first update goes dead, the second stays pending.
+    app.engine
+        .step_at(ashby_partner::store::now_ms())
+        .await
+        .unwrap();
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let started = r#"ashby_partner_http_requests_total{method="POST",route="/assessment.start",status="200"}"#;
+    assert_eq!(sample(&text, started), Some(2.0), "{text}");
+    let refused = r#"ashby_partner_http_requests_total{method="POST",route="/assessment.start",status="401"}"#;
+    assert_eq!(sample(&text, refused), Some(1.0));
+    let events = r#"ashby_partner_http_requests_total{method="POST",route="/v1/assessments/{id}/events",status="200"}"#;
+    assert_eq!(
+        sample(&text, events),
+        Some(2.0),
+        "routes are patterns, not paths"
+    );
+    let latency_count = r#"ashby_partner_http_request_duration_seconds_count{method="POST",route="/assessment.start",status="200"}"#;
+    assert_eq!(sample(&text, latency_count), Some(2.0));
+    let dead = r#"ashby_partner_deliveries{kind="assessment.update",status="dead"}"#;
+    assert_eq!(sample(&text, dead), Some(1.0));
+    let pending = r#"ashby_partner_deliveries{kind="assessment.update",status="pending"}"#;
+    assert_eq!(sample(&text, pending), Some(1.0));
+    let attempts =
+        r#"ashby_partner_delivery_attempts_total{kind="assessment.update",outcome="dead"}"#;
+    assert_eq!(sample(&text, attempts), Some(1.0));
+    let age = sample(&text, "ashby_partner_delivery_oldest_pending_age_seconds").unwrap();
+    assert!((0.0..60.0).contains(&age), "{age}");
+    assert!(!text.contains(&tenant.key), "no secrets in metrics");
+}
