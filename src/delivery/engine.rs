@@ -20,15 +20,16 @@ use crate::store::now_ms;
 /// How long an idle worker waits before looking again, when nothing woke it: the
 /// latency for work committed by another process (replica or CLI).
 const IDLE_POLL: Duration = Duration::from_millis(500);
-/// Beyond the request timeout, how long a lease lasts: time to record the outcome.
+/// Beyond the request timeout, how long a lease lasts: time to reach the database before
+/// sending (tenant key) and to record the outcome after.
 const LEASE_MARGIN_MS: i64 = 5_000;
+/// What must be left of a lease, beyond the request timeout, for a send to start.
+const SEND_MARGIN_MS: i64 = 2_000;
 
 pub struct DeliveryEngine {
     db: DatabaseConnection,
     sender: Sender,
     settings: DeliverySettings,
-    /// Identifies this process's leases.
-    owner: Uuid,
     waker: DeliveryWaker,
     metrics: Option<Metrics>,
 }
@@ -53,7 +54,6 @@ impl DeliveryEngine {
             db,
             sender,
             settings,
-            owner: Uuid::new_v4(),
             waker,
             metrics: None,
         }
@@ -70,10 +70,12 @@ impl DeliveryEngine {
         self.waker.clone()
     }
 
+    fn request_timeout_ms(&self) -> i64 {
+        i64::try_from(self.settings.request_timeout_ms).unwrap_or(i64::MAX / 4)
+    }
+
     fn lease_ms(&self) -> i64 {
-        i64::try_from(self.settings.request_timeout_ms)
-            .unwrap_or(i64::MAX / 4)
-            .saturating_add(LEASE_MARGIN_MS)
+        self.request_timeout_ms().saturating_add(LEASE_MARGIN_MS)
     }
 
     /// One round as of `now_ms`: claims up to `delivery.concurrency` due deliveries,
@@ -83,14 +85,17 @@ impl DeliveryEngine {
     /// Database errors while claiming or recording.
     pub async fn step_at(&self, now_ms: i64) -> Result<StepReport, DbErr> {
         let limit = u64::try_from(self.settings.concurrency).unwrap_or(u64::MAX);
+        let claimed_at = Instant::now();
         let claimed =
-            deliveries::claim(&self.db, self.owner, now_ms, self.lease_ms(), limit).await?;
+            deliveries::claim(&self.db, Uuid::new_v4(), now_ms, self.lease_ms(), limit).await?;
         let mut report = StepReport {
             claimed: claimed.len(),
             ..StepReport::default()
         };
-        let results =
-            futures_util::future::join_all(claimed.iter().map(|d| self.deliver(d, now_ms))).await;
+        let results = futures_util::future::join_all(
+            claimed.iter().map(|d| self.deliver(d, now_ms, claimed_at)),
+        )
+        .await;
         for result in results {
             match result? {
                 Some(AttemptResult::Delivered) => report.delivered += 1,
@@ -102,32 +107,54 @@ impl DeliveryEngine {
         Ok(report)
     }
 
-    /// Sends one claimed delivery and records the attempt. `None` when the lease was
-    /// lost meanwhile (another worker's outcome counts).
+    /// Sends one claimed delivery and records the attempt. `None` when nothing was
+    /// recorded: the claim is too old to send safely within its lease (given back), or the
+    /// lease was lost meanwhile (another claim's outcome counts).
     async fn deliver(
         &self,
         claimed: &delivery::Model,
-        now_ms: i64,
+        claimed_ms: i64,
+        claimed_at: Instant,
     ) -> Result<Option<AttemptResult>, DbErr> {
+        let elapsed_ms =
+            |since: Instant| i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX / 4);
+        // Send only if the whole request fits in the lease: otherwise another worker could
+        // take the delivery over while this one is still sending it.
+        let must_finish_by =
+            claimed_ms + elapsed_ms(claimed_at) + self.request_timeout_ms() + SEND_MARGIN_MS;
+        if claimed
+            .lease_until_ms
+            .is_none_or(|until| must_finish_by > until)
+        {
+            tracing::warn!(delivery_id = %claimed.id, "claim too old to send within its lease; giving it back");
+            deliveries::release(&self.db, claimed).await?;
+            return Ok(None);
+        }
         let started = Instant::now();
         let outcome = self.sender.send(claimed).await;
-        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let duration_ms = elapsed_ms(started);
+        let answered_ms = claimed_ms + elapsed_ms(claimed_at);
         let http_status = match &outcome {
             CallOutcome::Delivered { status } => Some(*status),
             CallOutcome::Retry { status, .. } | CallOutcome::Refused { status, .. } => *status,
         };
         let jitter = rand::rng().random::<f64>();
-        let result = attempt_result(outcome, claimed.attempts, &self.settings, now_ms, jitter);
+        // Backoff and Retry-After count from Ashby's answer, not from the claim.
+        let result = attempt_result(
+            outcome,
+            claimed.attempts,
+            &self.settings,
+            answered_ms,
+            jitter,
+        );
         log_attempt(claimed, &result);
         let record = AttemptRecord {
-            started_ms: now_ms,
+            started_ms: answered_ms - duration_ms,
             duration_ms,
             http_status,
             result: result.clone(),
         };
-        let finished =
-            deliveries::finish_attempt(&self.db, claimed, self.owner, record, now_ms + duration_ms)
-                .await?;
+        let finished = deliveries::finish_attempt(&self.db, claimed, record, answered_ms).await?;
         if let (true, Some(metrics)) = (finished, &self.metrics) {
             let outcome = match &result {
                 AttemptResult::Delivered => "delivered",
@@ -143,14 +170,18 @@ impl DeliveryEngine {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut in_flight: JoinSet<()> = JoinSet::new();
-        tracing::info!(owner = %self.owner, concurrency = self.settings.concurrency, "delivery workers started");
+        tracing::info!(
+            concurrency = self.settings.concurrency,
+            "delivery workers started"
+        );
         while !*shutdown.borrow() {
             while in_flight.try_join_next().is_some() {}
             let free = permits.available_permits();
             let mut claimed_any = false;
             if free > 0 {
                 let now = now_ms();
-                match deliveries::claim(&self.db, self.owner, now, self.lease_ms(), free as u64)
+                let claimed_at = Instant::now();
+                match deliveries::claim(&self.db, Uuid::new_v4(), now, self.lease_ms(), free as u64)
                     .await
                 {
                     Ok(batch) => {
@@ -161,7 +192,7 @@ impl DeliveryEngine {
                             };
                             let engine = Arc::clone(&self);
                             in_flight.spawn(async move {
-                                if let Err(error) = engine.deliver(&claimed, now).await {
+                                if let Err(error) = engine.deliver(&claimed, now, claimed_at).await {
                                     tracing::warn!(delivery_id = %claimed.id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
                                 }
                                 drop(permit);
@@ -233,8 +264,12 @@ fn attempt_result(
                 settings.max_backoff_ms,
                 jitter,
             );
+            // Retry-After is honoured up to the longest backoff: a huge value must not park
+            // the delivery (and every later one of its assessment) for good.
             let asked = retry_after.map_or(0, |wait| {
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
+                u64::try_from(wait.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .min(settings.max_backoff_ms)
             });
             let wait = i64::try_from(backoff.max(asked)).unwrap_or(i64::MAX / 4);
             AttemptResult::RetryAt {
@@ -302,6 +337,24 @@ mod tests {
             result,
             AttemptResult::RetryAt {
                 next_attempt_at_ms: 30_000,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn retry_after_is_capped_at_the_longest_backoff() {
+        let result = attempt_result(
+            retry(Some(Duration::from_secs(86_400 * 365))),
+            0,
+            &settings(),
+            0,
+            1.0,
+        );
+        assert!(matches!(
+            result,
+            AttemptResult::RetryAt {
+                next_attempt_at_ms: 60_000,
                 ..
             }
         ));

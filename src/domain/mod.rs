@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod data_block;
 pub mod delivery;
 pub mod ids;
+pub mod json_text;
 pub mod lifecycle;
 pub mod start_request;
 pub mod vendor_event;

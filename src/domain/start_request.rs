@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use super::ids::AssessmentTypeId;
 
+/// Ashby's ids are short; a longer one is malformed (and too long to index).
+const MAX_ID_BYTES: usize = 255;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplicationStatus {
     Hired,
@@ -144,6 +147,17 @@ impl StartRequest {
                     "candidate.email must be an email address (got {candidate_email:?})"
                 )],
             }));
+        }
+        for (path, id) in [
+            ("candidate.ashby_id", &candidate_ashby_id),
+            ("application.ashby_id", &application_ashby_id),
+            ("job.ashby_id", &job_ashby_id),
+        ] {
+            if id.len() > MAX_ID_BYTES {
+                return Err(StartRequestError::Invalid(InvalidStartRequest {
+                    problems: vec![format!("{path} must be at most {MAX_ID_BYTES} bytes long")],
+                }));
+            }
         }
         let assessment_type_id = match type_text.parse::<AssessmentTypeId>() {
             Ok(id) if is_known_type(id) => id,

@@ -107,3 +107,13 @@ fn optional_fields_are_type_checked_when_present() {
         ]
     );
 }
+
+#[test]
+fn overlong_ids_are_refused() {
+    let mut body = valid();
+    body["application"]["ashby_id"] = json!("a".repeat(256));
+    assert_eq!(
+        problems(body),
+        vec!["application.ashby_id must be at most 255 bytes long"]
+    );
+}

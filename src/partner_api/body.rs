@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde_json::Value;
 
 use super::PartnerError;
+use crate::domain::json_text;
 use crate::startup::AppState;
 
 /// The parsed body; `None` when the body is empty.
@@ -70,16 +71,22 @@ impl FromRequest for AshbyJson {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(AshbyJson(None));
             }
-            serde_json::from_slice(&bytes)
-                .map(|v| AshbyJson(Some(v)))
-                .map_err(|error| {
-                    PartnerError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_json",
-                        format!("The request body is not valid JSON: {error}."),
-                        request_id,
-                    )
-                })
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+                PartnerError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("The request body is not valid JSON: {error}."),
+                    request_id.clone(),
+                )
+            })?;
+            if let Some(path) = json_text::find_nul(&value) {
+                return Err(PartnerError::invalid(
+                    "invalid_request",
+                    json_text::nul_message(&path),
+                    request_id,
+                ));
+            }
+            Ok(AshbyJson(Some(value)))
         })
     }
 }

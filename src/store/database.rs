@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
 };
 
 use crate::settings::DatabaseSettings;
@@ -57,22 +57,41 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .connect_timeout(Duration::from_secs(10))
         // Statements carry key hashes and sealed keys as parameters: keep them out of logs.
         .sqlx_logging(false)
+        // FULL: a commit survives power loss before we answer 200 (NORMAL in WAL mode can
+        // drop the last commits, e.g. an assessment id already handed to Ashby).
         .map_sqlx_sqlite_opts(|options| {
             options
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
     Database::connect(options).await
 }
 
+/// Key of the PostgreSQL advisory lock that serialises migrations ("ashbypar").
+const MIGRATION_LOCK_KEY: i64 = 0x6173_6862_7970_6172;
+
 /// Applies every pending migration.
 ///
+/// Processes starting together (replicas, or `serve` and a CLI command) would race to
+/// create the same tables: the whole run is one transaction that first takes a lock —
+/// an advisory lock on PostgreSQL, the write lock on SQLite — so one process migrates
+/// and the others, waiting on the lock, then find nothing left to do. Both databases
+/// have transactional DDL, so a failed run applies nothing.
+///
 /// # Errors
-/// A migration fails; the database is left at the last migration that succeeded.
+/// A migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
+        .await?;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Answers whether the database responds.

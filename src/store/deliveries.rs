@@ -3,8 +3,8 @@
 use entity::{delivery, delivery_attempt};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 use uuid::Uuid;
 
@@ -52,7 +52,9 @@ pub async fn enqueue(
 }
 
 /// Leases up to `limit` deliveries that are due, not leased by a live worker, and first
-/// in line for their ordering key (no earlier pending delivery with the same key).
+/// in line for their ordering key: no earlier pending delivery with the same key, and no
+/// other delivery with the same key in flight (a replayed older one, say). `lease_id`
+/// identifies this one claim; only its holder can record the outcome.
 ///
 /// One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` on
 /// PostgreSQL, so concurrent workers (and processes) never lease the same row; SQLite
@@ -62,24 +64,27 @@ pub async fn enqueue(
 /// Database errors.
 pub async fn claim(
     db: &impl ConnectionTrait,
-    owner: Uuid,
+    lease_id: Uuid,
     now_ms: i64,
     lease_ms: i64,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
     let (d, e) = (Alias::new("d"), Alias::new("e"));
     let pending = DeliveryStatus::Pending.as_str();
-    let earlier_pending = Query::select()
+    let col = |table: &Alias, column: delivery::Column| Expr::col((table.clone(), column));
+    let ahead_or_in_flight = Query::select()
         .expr(Expr::val(1))
         .from_as(delivery::Entity, e.clone())
         .and_where(
-            Expr::col((e.clone(), delivery::Column::OrderingKey))
+            col(&e, delivery::Column::OrderingKey)
                 .equals((d.clone(), delivery::Column::OrderingKey)),
         )
-        .and_where(Expr::col((e.clone(), delivery::Column::Status)).eq(pending))
+        .and_where(col(&e, delivery::Column::Status).eq(pending))
+        .and_where(col(&e, delivery::Column::Id).ne(Expr::col((d.clone(), delivery::Column::Id))))
         .and_where(
-            Expr::col((e.clone(), delivery::Column::Position))
-                .lt(Expr::col((d.clone(), delivery::Column::Position))),
+            col(&e, delivery::Column::Position)
+                .lt(Expr::col((d.clone(), delivery::Column::Position)))
+                .or(col(&e, delivery::Column::LeaseUntilMs).gte(now_ms)),
         )
         .to_owned();
     let due = Query::select()
@@ -92,7 +97,7 @@ pub async fn claim(
                 .is_null()
                 .or(Expr::col((d.clone(), delivery::Column::LeaseUntilMs)).lt(now_ms)),
         )
-        .and_where(Expr::exists(earlier_pending).not())
+        .and_where(Expr::exists(ahead_or_in_flight).not())
         .order_by(
             (d.clone(), delivery::Column::NextAttemptAtMs),
             sea_orm::Order::Asc,
@@ -101,7 +106,7 @@ pub async fn claim(
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .to_owned();
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeaseOwner, Expr::val(owner))
+        .col_expr(delivery::Column::LeaseOwner, Expr::val(lease_id))
         .col_expr(delivery::Column::LeaseUntilMs, Expr::val(now_ms + lease_ms))
         .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
         .filter(delivery::Column::Id.in_subquery(due))
@@ -130,16 +135,28 @@ pub struct AttemptRecord {
     pub result: AttemptResult,
 }
 
-/// Records an attempt and its effect on the delivery, if this worker still holds the
-/// lease. Returns false when it no longer did (it expired and another worker took the
-/// delivery over): that worker's outcome counts.
+/// Records an attempt and its effect on the delivery, if the claim that returned
+/// `claimed` still holds the lease — both, or neither, in one transaction. Returns false
+/// when the lease was lost (it expired and another claim took the delivery over): that
+/// claim's outcome counts.
 ///
 /// # Errors
 /// Database errors.
 pub async fn finish_attempt(
+    db: &DatabaseConnection,
+    claimed: &delivery::Model,
+    record: AttemptRecord,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let txn = crate::store::begin_write(db).await?;
+    let recorded = record_attempt(&txn, claimed, record, now_ms).await?;
+    txn.commit().await?;
+    Ok(recorded)
+}
+
+async fn record_attempt(
     db: &impl ConnectionTrait,
     claimed: &delivery::Model,
-    owner: Uuid,
     record: AttemptRecord,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
@@ -186,17 +203,23 @@ pub async fn finish_attempt(
         )
         .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
         .filter(delivery::Column::Id.eq(claimed.id))
-        .filter(delivery::Column::LeaseOwner.eq(owner))
+        .filter(delivery::Column::LeaseOwner.eq(claimed.lease_owner))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
         return Ok(false);
     }
+    // Numbered over the delivery's whole life: a replay resets `attempts` (the budget),
+    // not the log.
+    let logged = delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.eq(claimed.id))
+        .count(db)
+        .await?;
     let log = delivery_attempt::ActiveModel {
         id: Set(Uuid::new_v4()),
         delivery_id: Set(claimed.id),
-        attempt: Set(attempt),
+        attempt: Set(i32::try_from(logged).unwrap_or(i32::MAX).saturating_add(1)),
         at_ms: Set(record.started_ms),
         duration_ms: Set(record.duration_ms),
         outcome: Set(outcome.to_owned()),
@@ -207,6 +230,28 @@ pub async fn finish_attempt(
         .exec_without_returning(db)
         .await?;
     Ok(true)
+}
+
+/// Gives a claimed delivery back unattempted (the claim came too late to send safely
+/// within its lease).
+///
+/// # Errors
+/// Database errors.
+pub async fn release(db: &impl ConnectionTrait, claimed: &delivery::Model) -> Result<(), DbErr> {
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::val(Option::<Uuid>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntilMs,
+            Expr::val(Option::<i64>::None),
+        )
+        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::LeaseOwner.eq(claimed.lease_owner))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The earliest time a pending delivery is due, to sleep until then.
@@ -294,19 +339,6 @@ pub async fn requeue_dead(
         update = update.filter(delivery::Column::Id.eq(id));
     }
     Ok(update.exec(db).await?.rows_affected)
-}
-
-/// # Errors
-/// Database errors.
-pub async fn attempts_of(
-    db: &impl ConnectionTrait,
-    delivery_id: Uuid,
-) -> Result<Vec<delivery_attempt::Model>, DbErr> {
-    delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::DeliveryId.eq(delivery_id))
-        .order_by_asc(delivery_attempt::Column::Attempt)
-        .all(db)
-        .await
 }
 
 /// How many deliveries there are per (kind, status).

@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::VendorError;
+use crate::domain::json_text;
 
 pub struct VendorJson<T>(pub T);
 
@@ -43,6 +44,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for VendorJson<T> {
                     format!("the request body is not valid JSON: {error}"),
                 )
             })?;
+            if let Some(path) = json_text::find_nul(&value) {
+                return Err(VendorError::invalid(json_text::nul_message(&path)));
+            }
             serde_path_to_error::deserialize(value)
                 .map(VendorJson)
                 .map_err(|error| {

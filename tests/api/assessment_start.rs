@@ -402,3 +402,26 @@ async fn started_assessments_survive_a_restart() {
     );
     assert_eq!(find_row(&app, &id).await.status, "cancelled");
 }
+
+#[tokio::test]
+async fn nul_characters_and_overlong_ids_are_refused_with_422_on_every_database() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let mut with_nul = start_body("app-nul");
+    with_nul["candidate"]["first_name"] = serde_json::json!("Ada\u{0}");
+    let mut with_nul_elsewhere = start_body("app-nul-2");
+    with_nul_elsewhere["someFutureField"] = serde_json::json!({"deep": ["\u{0}"]});
+    let mut overlong = start_body(&"x".repeat(4000));
+    overlong["candidate"]["ashby_id"] = serde_json::json!("c");
+
+    for (body, named) in [
+        (with_nul, "candidate.first_name"),
+        (with_nul_elsewhere, "someFutureField.deep[0]"),
+        (overlong, "application.ashby_id"),
+    ] {
+        let response = app.post_as(&tenant, "/assessment.start", &body).await;
+        assert_eq!(response.status(), 422);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains(named), "{body}");
+    }
+}

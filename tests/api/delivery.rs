@@ -227,6 +227,35 @@ async fn a_later_update_waits_while_an_earlier_one_is_backing_off() {
 }
 
 #[tokio::test]
+async fn a_replayed_older_update_waits_while_a_later_one_is_in_flight() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.deliver_everything().await; // no Ashby key: dead
+    app.vendor_event(&id, &completion(5)).await;
+    let now = store::now_ms();
+    let later = deliveries::claim(&app.db, uuid::Uuid::new_v4(), now, 10_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1, "the completion is in flight");
+
+    assert_eq!(
+        deliveries::requeue_dead(&app.db, None, now).await.unwrap(),
+        1
+    );
+    let while_in_flight = deliveries::claim(&app.db, uuid::Uuid::new_v4(), now, 10_000, 10)
+        .await
+        .unwrap();
+
+    assert!(
+        while_in_flight.is_empty(),
+        "one delivery per assessment in flight at a time"
+    );
+}
+
+#[tokio::test]
 async fn retry_after_is_honoured() {
     let app = TestApp::spawn().await;
     let mut ashby = mockito::Server::new_async().await;
@@ -448,13 +477,13 @@ async fn an_expired_lease_is_taken_over_by_another_worker() {
         result: deliveries::AttemptResult::Delivered,
     };
     assert!(
-        !deliveries::finish_attempt(&app.db, &taken[0], crashed, record, now + 10_002)
+        !deliveries::finish_attempt(&app.db, &taken[0], record, now + 10_002)
             .await
             .unwrap()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() {
     let app = TestApp::spawn_with(|s| s.delivery.concurrency = 4).await;
     let mut ashby = mockito::Server::new_async().await;

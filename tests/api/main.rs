@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod health;
 mod metrics;
+mod migrations;
 mod partner_auth;
 mod vendor_auth;
 mod vendor_events;

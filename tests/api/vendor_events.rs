@@ -285,3 +285,19 @@ async fn an_assessment_reads_back_as_the_vendor_api_shows_it() {
     assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["result"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_nul_character_in_an_event_is_refused_with_422() {
+    let app = TestApp::spawn().await;
+    let id = started(&app).await;
+    let (status, body) = app
+        .vendor_event(&id, &json!({"status": "cancelled", "reason": "gone\u{0}"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reason")
+    );
+}
