@@ -89,6 +89,7 @@ pub struct VendorSettings {
     pub webhook_secret: SecretString,
     pub candidate_url_template: String,
     pub candidate_link_ttl: String,
+    pub feed_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -186,6 +186,22 @@ fn a_standard_webhooks_secret_is_accepted() {
 }
 
 #[test]
+fn an_empty_list_removes_the_builtin_custom_field_example() {
+    let mut scratch = Scratch::new();
+    scratch.config_file = Some(scratch.file(
+        "c.toml",
+        "custom_fields = []\n[server]\nbind = \"0.0.0.0:9\"\n",
+    ));
+    let settings = scratch.load().unwrap();
+    assert!(settings.custom_fields.is_empty());
+    assert_eq!(
+        settings.assessment_types.len(),
+        1,
+        "the catalog was not touched"
+    );
+}
+
+#[test]
 fn invalid_values_are_rejected_with_their_key() {
     let cases = [
         ("[server]\nbind = \"nowhere\"\n", "server.bind"),

@@ -95,21 +95,6 @@ pub async fn find_any(
     assessment::Entity::find_by_id(id.0).one(db).await
 }
 
-/// One of the tenant's assessments.
-///
-/// # Errors
-/// Database errors.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    tenant_id: TenantId,
-    id: AssessmentId,
-) -> Result<Option<assessment::Model>, DbErr> {
-    assessment::Entity::find_by_id(id.0)
-        .filter(assessment::Column::TenantId.eq(tenant_id.0))
-        .one(db)
-        .await
-}
-
 /// The row changes of one transition, beyond status and history.
 #[derive(Debug, Default)]
 pub struct TransitionData {
@@ -185,6 +170,8 @@ pub struct FeedFilter {
     pub updated_after_ms: Option<i64>,
     /// Resume after this (updated_at_ms, id) position.
     pub after: Option<(i64, uuid::Uuid)>,
+    /// Only assessments updated at or before this instant (the settled part of the feed).
+    pub updated_until_ms: Option<i64>,
 }
 
 /// Assessments by last update, oldest first, then by id: a stable feed that a vendor can
@@ -207,6 +194,9 @@ pub async fn feed(
     }
     if let Some(after) = filter.updated_after_ms {
         query = query.filter(assessment::Column::UpdatedAtMs.gt(after));
+    }
+    if let Some(until) = filter.updated_until_ms {
+        query = query.filter(assessment::Column::UpdatedAtMs.lte(until));
     }
     if let Some((updated_at_ms, id)) = filter.after {
         query = query.filter(

@@ -1,5 +1,6 @@
 //! `GET /v1/assessments`: every assessment by last update, oldest first, in pages. Polling
-//! with the last `next_cursor` yields what changed since.
+//! with the last non-null `next_cursor` yields what changed since; an empty page means
+//! caught up. Changes younger than `vendor.feed_delay_ms` are not served yet.
 
 use std::collections::HashMap;
 
@@ -22,13 +23,18 @@ pub async fn list(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
-    let (filter, limit) = parse_query(&query).map_err(VendorError::invalid)?;
+    let (mut filter, limit) = parse_query(&query).map_err(VendorError::invalid)?;
+    // Changes are stamped before their transaction commits; one stamped earlier can
+    // commit later. Serving only settled changes means a poller never steps past one.
+    let delay = i64::try_from(state.settings.vendor.feed_delay_ms).unwrap_or(i64::MAX / 4);
+    filter.updated_until_ms = Some(crate::store::now_ms() - delay);
     let rows = assessments::feed(&state.db, &filter, limit)
         .await
         .map_err(|e| VendorError::unavailable(&e))?;
+    // Whenever the page has rows, the cursor after the last one: keep it, and poll with
+    // it for what changes next. An empty page (null cursor) means "caught up".
     let next_cursor = rows
         .last()
-        .filter(|_| rows.len() as u64 == limit)
         .map(|last| encode_cursor(last.updated_at_ms, last.id));
     let data = rows
         .iter()

@@ -30,7 +30,10 @@ impl TestDatabase {
             .filter(|u| !u.is_empty())
         {
             Some(admin_url) => {
-                let name = format!("ap_test_{}", uuid::Uuid::new_v4().simple());
+                // A run can name its databases (TEST_DATABASE_PREFIX) to clean up only its own.
+                let prefix =
+                    std::env::var("TEST_DATABASE_PREFIX").unwrap_or_else(|_| "ap_test_".into());
+                let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
                 let admin = Database::connect(admin_url.as_str())
                     .await
                     .expect("TEST_DATABASE_URL must be reachable");
@@ -70,6 +73,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.server.bind = "127.0.0.1:0".into();
     settings.database.url = database_url.into();
     settings.database.max_connections = 5;
+    // Tests read the feed right after writing; the delay has a test of its own.
+    settings.vendor.feed_delay_ms = 0;
     settings.security.encryption_key = Some(key.clone().into());
     settings.security.token_secret = Some(token.clone().into());
     settings

@@ -19,7 +19,7 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn pages_cover_every_assessment_once_oldest_update_first() {
+async fn pages_cover_every_assessment_once_and_the_last_cursor_polls_for_changes() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     let mut started = Vec::new();
@@ -33,9 +33,14 @@ async fn pages_cover_every_assessment_once_oldest_update_first() {
     let mut seen = Vec::new();
     let mut updated_at = Vec::new();
     let mut query = "?limit=2".to_string();
+    let mut cursor = String::new();
     loop {
         let (status, body) = page(&app, &query).await;
         assert_eq!(status, 200, "{body}");
+        if ids(&body).is_empty() {
+            assert_eq!(body["next_cursor"], Value::Null, "an empty page: caught up");
+            break;
+        }
         seen.extend(ids(&body));
         updated_at.extend(
             body["data"]
@@ -44,25 +49,43 @@ async fn pages_cover_every_assessment_once_oldest_update_first() {
                 .iter()
                 .map(|a| a["updated_at"].as_str().unwrap().to_owned()),
         );
-        match body["next_cursor"].as_str() {
-            Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
-            None => break,
-        }
+        cursor = body["next_cursor"].as_str().unwrap().to_owned();
+        query = format!("?limit=2&cursor={cursor}");
     }
     assert!(
         updated_at.windows(2).all(|w| w[0] <= w[1]),
-        "{updated_at:?}"
+        "oldest update first: {updated_at:?}"
     );
     let (mut seen_sorted, mut started_sorted) = (seen.clone(), started.clone());
     seen_sorted.sort();
     started_sorted.sort();
     assert_eq!(seen_sorted, started_sorted, "each assessment exactly once");
 
-    // An update moves the assessment to the end of the feed.
-    app.vendor_event(&started[0], &json!({"status": "in_progress"}))
+    // The next change happens in a later millisecond than anything the cursor covers.
+    let last = ashby_partner::store::now_ms();
+    while ashby_partner::store::now_ms() <= last {
+        tokio::task::yield_now().await;
+    }
+    app.vendor_event(&started[2], &json!({"status": "in_progress"}))
         .await;
-    let (_, body) = page(&app, "").await;
-    assert_eq!(ids(&body).last(), Some(&started[0]));
+    let (_, body) = page(&app, &format!("?cursor={cursor}")).await;
+    assert_eq!(
+        ids(&body),
+        [started[2].clone()],
+        "polling with the last cursor yields the change"
+    );
+}
+
+#[tokio::test]
+async fn changes_younger_than_the_feed_delay_are_not_served_yet() {
+    let app = TestApp::spawn_with(|s| s.vendor.feed_delay_ms = 60_000).await;
+    let tenant = app.create_tenant("Acme").await;
+    app.start_assessment(&tenant, &start_body("app-1")).await;
+
+    let (status, body) = page(&app, "").await;
+
+    assert_eq!(status, 200);
+    assert!(ids(&body).is_empty());
     assert_eq!(body["next_cursor"], Value::Null);
 }
 
