@@ -5,6 +5,7 @@ pub mod candidate_links;
 pub mod cli;
 pub mod crypto;
 pub mod delivery;
+pub mod demo;
 pub mod domain;
 pub mod health;
 pub mod metrics;

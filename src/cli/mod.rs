@@ -58,6 +58,8 @@ pub enum Command {
     /// Inspect and replay deliveries to Ashby.
     #[command(subcommand)]
     Deliveries(deliveries::DeliveriesCommand),
+    /// Run the whole flow locally against an Ashby stand-in (no configuration, no network).
+    Demo,
 }
 
 impl Cli {
@@ -74,6 +76,7 @@ impl Cli {
             Command::Tenant(command) => tenant::run(command, settings).await,
             Command::Token(command) => token::run(command, &settings),
             Command::Deliveries(command) => deliveries::run(command, &settings).await,
+            Command::Demo => crate::demo::run(settings).await,
         }
     }
 }

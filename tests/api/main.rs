@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod crash;
 mod delivery;
+mod demo;
 mod health;
 mod metrics;
 mod migrations;

@@ -1,0 +1,44 @@
+//! `demo` runs the whole flow with no configuration and no network, and says so.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_plays_the_whole_flow_and_exits_zero() {
+    let empty_dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ashby-partner"));
+    command.arg("demo").current_dir(empty_dir.path());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ASHBY_PARTNER") || name == "DATABASE_URL" || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+
+    let output = command.output().unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "assessment.list",
+        "assessment.start",
+        "answers 503",
+        "receives assessment.update \"In Progress\"",
+        "receives assessment.update \"Completed\"",
+        "matches Ashby's schema",
+        "receives webhook \"assessment.started\" (signed)",
+        "Demo passed",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(empty_dir.path()).unwrap().count(),
+        0,
+        "the demo leaves nothing behind"
+    );
+}
