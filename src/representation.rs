@@ -1,57 +1,140 @@
-//! The vendor API's Assessment and Delivery bodies (CONTRACT §5), built from rows.
+//! The vendor API's bodies (CONTRACT §5), built from rows; their OpenAPI schemas come
+//! from the same types.
 
 use entity::{assessment, delivery};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::candidate_links::CandidateLinks;
+use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::AssessmentId;
+use crate::domain::lifecycle::{AssessmentStatus, Source};
 use crate::store::assessments;
 use crate::time::rfc3339;
 
+/// An assessment as the vendor sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Assessment {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: AssessmentStatus,
+    pub assessment_type_id: Uuid,
+    /// As Ashby sent it in `assessment.start`.
+    #[schema(value_type = Object)]
+    pub candidate: Value,
+    #[schema(value_type = Object)]
+    pub application: Value,
+    #[schema(value_type = Object)]
+    pub job: Value,
+    /// Custom-field values keyed by custom field id.
+    #[schema(value_type = Object)]
+    pub additional_fields: Value,
+    pub result: Option<DataBlock>,
+    pub profile_url: Option<String>,
+    pub metadata: Vec<DataBlock>,
+    /// The candidate's link, when `vendor.candidate_url_template` is set.
+    pub candidate_url: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub status: AssessmentStatus,
+    pub at: String,
+    pub source: Source,
+}
+
+/// One message to Ashby or to the vendor's webhook, and where it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: Uuid,
+    /// `assessment.update`, `assessment.addCompletedToCandidate` or `vendor.webhook`.
+    pub kind: String,
+    pub status: DeliveryStatus,
+    pub assessment_id: Uuid,
+    pub tenant_id: Uuid,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// Set while pending.
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    /// The exact body sent.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
 /// # Errors
-/// A stored history that is not a list of entries.
+/// Stored JSON that does not have its expected shape.
 pub fn assessment(
     row: &assessment::Model,
     links: &CandidateLinks,
-) -> Result<Value, sea_orm::DbErr> {
+) -> Result<Assessment, sea_orm::DbErr> {
     let request = &row.start_request;
-    let history: Vec<Value> = assessments::parse_history(&row.history)?
+    let part = |name: &str| request.get(name).cloned().unwrap_or(Value::Null);
+    let history = assessments::parse_history(&row.history)?
         .into_iter()
-        .map(|entry| json!({ "status": entry.status, "at": rfc3339(entry.at_ms), "source": entry.source }))
+        .map(|entry| HistoryEntry {
+            status: entry.status,
+            at: rfc3339(entry.at_ms),
+            source: entry.source,
+        })
         .collect();
-    Ok(json!({
-        "id": row.id,
-        "tenant_id": row.tenant_id,
-        "status": row.status,
-        "assessment_type_id": row.assessment_type_id,
-        "candidate": request.get("candidate").cloned().unwrap_or(Value::Null),
-        "application": request.get("application").cloned().unwrap_or(Value::Null),
-        "job": request.get("job").cloned().unwrap_or(Value::Null),
-        "additional_fields": request.get("additional_fields").cloned().unwrap_or_else(|| json!({})),
-        "result": row.result,
-        "profile_url": row.profile_url,
-        "metadata": row.metadata.clone().unwrap_or_else(|| json!([])),
-        "candidate_url": links.url_for(AssessmentId(row.id), row.created_at_ms),
-        "created_at": rfc3339(row.created_at_ms),
-        "updated_at": rfc3339(row.updated_at_ms),
-        "history": history,
-    }))
+    Ok(Assessment {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        status: assessments::status_of(row)?,
+        assessment_type_id: row.assessment_type_id,
+        candidate: part("candidate"),
+        application: part("application"),
+        job: part("job"),
+        additional_fields: request
+            .get("additional_fields")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+        result: row.result.as_ref().map(parse_json).transpose()?,
+        profile_url: row.profile_url.clone(),
+        metadata: row
+            .metadata
+            .as_ref()
+            .map(parse_json)
+            .transpose()?
+            .unwrap_or_default(),
+        candidate_url: links.url_for(AssessmentId(row.id), row.created_at_ms),
+        created_at: rfc3339(row.created_at_ms),
+        updated_at: rfc3339(row.updated_at_ms),
+        history,
+    })
 }
 
-pub fn delivery(row: &delivery::Model) -> Value {
-    let pending = row.status == DeliveryStatus::Pending.as_str();
-    json!({
-        "id": row.id,
-        "kind": row.kind,
-        "status": row.status,
-        "assessment_id": row.assessment_id,
-        "tenant_id": row.tenant_id,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "next_attempt_at": pending.then(|| rfc3339(row.next_attempt_at_ms)),
-        "created_at": rfc3339(row.created_at_ms),
-        "delivered_at": row.delivered_at_ms.map(rfc3339),
-        "payload": row.payload,
-    })
+fn parse_json<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, sea_orm::DbErr> {
+    serde_json::from_value(value.clone()).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
+}
+
+pub fn delivery(row: &delivery::Model) -> Delivery {
+    let status = match row.status.as_str() {
+        "delivered" => DeliveryStatus::Delivered,
+        "dead" => DeliveryStatus::Dead,
+        _ => DeliveryStatus::Pending,
+    };
+    Delivery {
+        id: row.id,
+        kind: row.kind.clone(),
+        status,
+        assessment_id: row.assessment_id,
+        tenant_id: row.tenant_id,
+        attempts: row.attempts,
+        last_error: row.last_error.clone(),
+        next_attempt_at: (status == DeliveryStatus::Pending)
+            .then(|| rfc3339(row.next_attempt_at_ms)),
+        created_at: rfc3339(row.created_at_ms),
+        delivered_at: row.delivered_at_ms.map(rfc3339),
+        payload: row.payload.clone(),
+    }
 }

@@ -49,7 +49,10 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
                 .map(|t| parse_uuid("tenant", t))
                 .transpose()?;
             let rows = deliveries::list(&db, status, tenant, limit).await?;
-            let data: Vec<Value> = rows.iter().map(representation::delivery).collect();
+            let data: Vec<Value> = rows
+                .iter()
+                .map(|row| serde_json::to_value(representation::delivery(row)))
+                .collect::<Result<_, _>>()?;
             print(json, &data, |data| {
                 if data.is_empty() {
                     return "No deliveries.".into();

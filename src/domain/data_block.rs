@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     NumericScore,
@@ -15,15 +15,30 @@ pub enum ValueType {
     BooleanSuccess,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `value` is a number for the numeric types, a boolean for `boolean_success`, a string
+/// for `string`, an http(s) URL for `url`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataBlock {
     pub identifier: String,
     pub label: String,
     #[serde(rename = "type")]
     pub value_type: ValueType,
+    #[schema(schema_with = value_schema)]
     pub value: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// `value`: a string, a number or a boolean (which one goes with `type`).
+fn value_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .build(),
+    )
 }
 
 impl DataBlock {

@@ -16,7 +16,7 @@ use super::data_block::DataBlock;
 use super::vendor_event::{VendorEvent, VendorStatus};
 use crate::ashby::wire::UpdateFields;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssessmentStatus {
     Started,
@@ -69,7 +69,7 @@ impl AssessmentStatus {
 }
 
 /// Who caused a status change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Ashby,

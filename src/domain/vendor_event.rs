@@ -7,7 +7,7 @@ use super::data_block::{self, DataBlock};
 use super::lifecycle::AssessmentStatus;
 
 /// The statuses a vendor may report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VendorStatus {
     InProgress,
@@ -27,8 +27,9 @@ impl VendorStatus {
     }
 }
 
-/// The request body as sent.
-#[derive(Debug, Clone, Deserialize)]
+/// The request body as sent. `completed` needs `result` and `profile_url`; `reason` goes
+/// with `cancelled` and `expired`; `occurred_at` is RFC 3339.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendorEventBody {
     pub status: VendorStatus,

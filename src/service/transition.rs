@@ -150,7 +150,7 @@ fn webhook_body(
     Ok(serde_json::json!({
         "type": event.as_str(),
         "timestamp": rfc3339(now_ms),
-        "data": crate::representation::assessment(assessment, &outbound.candidate_links)?,
+        "data": json_column(&crate::representation::assessment(assessment, &outbound.candidate_links)?)?,
     }))
 }
 

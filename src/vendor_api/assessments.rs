@@ -1,30 +1,43 @@
 //! Assessment types, one assessment, and the events that move it.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 use super::body::VendorJson;
+use super::openapi::{AssessmentType, AssessmentTypeList, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::Refusal;
 use crate::domain::vendor_event::{VendorEvent, VendorEventBody};
-use crate::representation;
+use crate::representation::{self, Assessment};
 use crate::service::{EventOutcome, record_vendor_event};
 use crate::startup::AppState;
 use crate::store::assessments;
 
-/// `GET /v1/assessment-types`
+/// The catalog of assessment types.
+#[utoipa::path(get, path = "/v1/assessment-types", responses(
+    (status = 200, body = AssessmentTypeList),
+    (status = 401, body = ErrorBody),
+))]
 pub async fn list_types(_caller: VendorCaller, state: web::Data<AppState>) -> HttpResponse {
-    let data: Vec<_> = state
+    let data = state
         .catalog
         .types()
         .iter()
-        .map(|t| json!({ "id": t.id, "name": t.name, "description": t.description }))
+        .map(|t| AssessmentType {
+            id: t.id.0,
+            name: t.name.clone(),
+            description: t.description.clone(),
+        })
         .collect();
-    HttpResponse::Ok().json(json!({ "data": data }))
+    HttpResponse::Ok().json(AssessmentTypeList { data })
 }
 
-/// `GET /v1/assessments/{id}`
+/// One assessment.
+#[utoipa::path(get, path = "/v1/assessments/{id}", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = Assessment),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
 pub async fn get(
     _caller: VendorCaller,
     path: web::Path<String>,
@@ -40,7 +53,18 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `POST /v1/assessments/{id}/events`
+/// Report progress, a result, a cancellation or an expiry. Each accepted event (but an
+/// exact repeat of the one that ended the assessment) queues an `assessment.update`.
+#[utoipa::path(post, path = "/v1/assessments/{id}/events", params(("id" = Uuid, Path)),
+    request_body = VendorEventBody,
+    responses(
+        (status = 200, body = Assessment),
+        (status = 400, description = "not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "the assessment is already in a final state", body = ErrorBody),
+        (status = 422, description = "invalid event", body = ErrorBody),
+    ))]
 pub async fn post_event(
     _caller: VendorCaller,
     path: web::Path<String>,

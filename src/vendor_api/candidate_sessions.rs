@@ -3,14 +3,24 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::VendorError;
+use super::openapi::{CandidateSession, CandidateSessionPerson, CandidateSessionType, ErrorBody};
 use crate::domain::ids::AssessmentTypeId;
 use crate::startup::AppState;
 use crate::store::assessments;
 use crate::tokens::TokenError;
 
+/// What the vendor's test page needs about the candidate behind a link. No bearer: the
+/// link's token is the credential.
+#[utoipa::path(get, path = "/v1/candidate-sessions/{token}", params(("token" = String, Path)),
+    security(()),
+    responses(
+        (status = 200, body = CandidateSession),
+        (status = 401, description = "invalid or expired link", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
 pub async fn resolve(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -45,18 +55,27 @@ pub async fn resolve(
         .get("candidate")
         .cloned()
         .unwrap_or(Value::Null);
+    let text = |name: &str| {
+        candidate
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let type_name = state
         .catalog
         .find(AssessmentTypeId(row.assessment_type_id))
         .map(|t| t.name.clone());
-    Ok(HttpResponse::Ok().json(json!({
-        "assessment_id": row.id,
-        "status": row.status,
-        "assessment_type": { "id": row.assessment_type_id, "name": type_name },
-        "candidate": {
-            "first_name": candidate.get("first_name"),
-            "last_name": candidate.get("last_name"),
-            "email": candidate.get("email"),
+    Ok(HttpResponse::Ok().json(CandidateSession {
+        assessment_id: row.id,
+        status: assessments::status_of(&row).map_err(|e| VendorError::unavailable(&e))?,
+        assessment_type: CandidateSessionType {
+            id: row.assessment_type_id,
+            name: type_name,
         },
-    })))
+        candidate: CandidateSessionPerson {
+            first_name: text("first_name"),
+            last_name: text("last_name"),
+            email: text("email"),
+        },
+    }))
 }

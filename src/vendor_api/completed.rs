@@ -3,10 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::body::VendorJson;
+use super::openapi::{CompletedAccepted, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
@@ -14,7 +14,8 @@ use crate::representation;
 use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 use crate::startup::AppState;
 
-#[derive(Deserialize)]
+/// An assessment the candidate took outside Ashby's flow.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompletedBody {
     tenant_id: Uuid,
@@ -27,6 +28,13 @@ pub struct CompletedBody {
     completed_at: Option<String>,
 }
 
+/// Attach an assessment taken outside Ashby's flow to a candidate
+/// (`assessment.addCompletedToCandidate`, delivered durably). Needs `ashby.partner_id`.
+#[utoipa::path(post, path = "/v1/completed-assessments", request_body = CompletedBody, responses(
+    (status = 202, body = CompletedAccepted),
+    (status = 401, body = ErrorBody),
+    (status = 422, description = "invalid input, unknown tenant, or ashby.partner_id not configured", body = ErrorBody),
+))]
 pub async fn create(
     _caller: VendorCaller,
     body: VendorJson<CompletedBody>,
@@ -82,11 +90,11 @@ pub async fn create(
             CompletedError::Database(e) => VendorError::unavailable(&e),
         })?;
     state.waker.wake();
-    Ok(HttpResponse::Accepted().json(json!({
-        "id": id,
-        "tenant_id": body.tenant_id,
-        "candidate_id": body.candidate_id,
-        "assessment_type_id": type_id,
-        "delivery": representation::delivery(&delivery),
-    })))
+    Ok(HttpResponse::Accepted().json(CompletedAccepted {
+        id: id.0,
+        tenant_id: body.tenant_id,
+        candidate_id: body.candidate_id,
+        assessment_type_id: type_id.0,
+        delivery: representation::delivery(&delivery),
+    }))
 }

@@ -1,15 +1,19 @@
 //! Operator views of the outbox: an assessment's deliveries, and replaying a dead one.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 use uuid::Uuid;
 
+use super::openapi::{DeliveryList, ErrorBody};
 use super::{VendorCaller, VendorError};
-use crate::representation;
+use crate::representation::{self, Delivery};
 use crate::startup::AppState;
 use crate::store::{self, deliveries};
 
-/// `GET /v1/assessments/{id}/deliveries`
+/// What was sent (or is to be sent) about an assessment, in order.
+#[utoipa::path(get, path = "/v1/assessments/{id}/deliveries", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = DeliveryList),
+    (status = 401, body = ErrorBody),
+))]
 pub async fn for_assessment(
     _caller: VendorCaller,
     path: web::Path<String>,
@@ -21,12 +25,17 @@ pub async fn for_assessment(
     let rows = deliveries::for_assessment(&state.db, id)
         .await
         .map_err(|e| VendorError::unavailable(&e))?;
-    let data: Vec<_> = rows.iter().map(representation::delivery).collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+    let data = rows.iter().map(representation::delivery).collect();
+    Ok(HttpResponse::Ok().json(DeliveryList { data }))
 }
 
-/// `POST /v1/deliveries/{id}/retry`: a dead delivery goes back in line, with a fresh
-/// attempt budget.
+/// A dead delivery goes back in line, with a fresh attempt budget.
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = Delivery),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "the delivery is not dead", body = ErrorBody),
+))]
 pub async fn retry(
     _caller: VendorCaller,
     path: web::Path<String>,

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::json;
 
+use super::openapi::{AssessmentPage, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::representation;
@@ -18,6 +18,21 @@ use crate::store::assessments::{self, FeedFilter};
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
 
+/// Every assessment by last update, oldest first. Page with `next_cursor` until a page is
+/// empty; keep the last cursor and poll with it for what changes next.
+#[utoipa::path(get, path = "/v1/assessments",
+    params(
+        ("status" = Option<String>, Query, description = "started, in_progress, completed, cancelled or expired"),
+        ("tenant_id" = Option<Uuid>, Query),
+        ("updated_after" = Option<String>, Query, description = "RFC 3339"),
+        ("limit" = Option<u64>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "a next_cursor from an earlier page"),
+    ),
+    responses(
+        (status = 200, body = AssessmentPage),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
 pub async fn list(
     _caller: VendorCaller,
     query: web::Query<HashMap<String, String>>,
@@ -41,7 +56,7 @@ pub async fn list(
         .map(|row| representation::assessment(row, &state.outbound.candidate_links))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| VendorError::unavailable(&e))?;
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(AssessmentPage { data, next_cursor }))
 }
 
 fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), String> {

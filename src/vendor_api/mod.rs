@@ -8,13 +8,17 @@ mod completed;
 mod deliveries;
 mod error;
 mod feed;
+mod openapi;
 
 use actix_web::web;
 
 pub use auth::VendorCaller;
 pub use error::VendorError;
 
+pub use openapi::VendorApiDoc;
+
 pub fn routes(config: &mut web::ServiceConfig) {
+    config.route("/openapi.json", web::get().to(openapi::document));
     config.service(
         web::scope("/v1")
             .route("/assessment-types", web::get().to(assessments::list_types))

@@ -14,6 +14,7 @@ mod demo;
 mod health;
 mod metrics;
 mod migrations;
+mod openapi;
 mod partner_auth;
 mod vendor_auth;
 mod vendor_events;

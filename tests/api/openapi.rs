@@ -1,0 +1,123 @@
+//! `GET /openapi.json` documents the vendor API, and the API answers as documented.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, start_body};
+
+async fn document(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Validates `instance` against a component schema of the document.
+fn assert_matches_component(document: &Value, component: &str, instance: &Value) {
+    let schema = json!({
+        "$ref": format!("#/components/schemas/{component}"),
+        "components": document["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{instance} does not match {component}: {errors:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_document_lists_every_vendor_route_with_bearer_auth() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let routes = [
+        ("/v1/assessment-types", "get"),
+        ("/v1/assessments", "get"),
+        ("/v1/assessments/{id}", "get"),
+        ("/v1/assessments/{id}/events", "post"),
+        ("/v1/assessments/{id}/deliveries", "get"),
+        ("/v1/completed-assessments", "post"),
+        ("/v1/deliveries/{id}/retry", "post"),
+        ("/v1/candidate-sessions/{token}", "get"),
+    ];
+    for (path, method) in routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        routes.len(),
+        "every path, and no other"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    assert_eq!(
+        doc["paths"]["/v1/candidate-sessions/{token}"]["get"]["security"],
+        json!([{}]),
+        "the candidate link needs no bearer"
+    );
+}
+
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.vendor_event(&id, &json!({
+        "status": "completed",
+        "result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 70},
+        "profile_url": "https://tests.example/r/1",
+        "metadata": [{"identifier": "m", "label": "Minutes", "type": "numeric_duration_minutes", "value": 3}]
+    }))
+    .await;
+
+    let assessment: Value = app
+        .vendor_get(&format!("/v1/assessments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_matches_component(&doc, "Assessment", &assessment);
+    let page: Value = app
+        .vendor_get("/v1/assessments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_matches_component(&doc, "AssessmentPage", &page);
+    let types: Value = app
+        .vendor_get("/v1/assessment-types")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_matches_component(&doc, "AssessmentTypeList", &types);
+    let deliveries: Value = app
+        .vendor_get(&format!("/v1/assessments/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_matches_component(&doc, "DeliveryList", &deliveries);
+    let missing: Value = app
+        .vendor_get(&format!("/v1/assessments/{}", uuid::Uuid::new_v4()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_matches_component(&doc, "ErrorBody", &missing);
+}
