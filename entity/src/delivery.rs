@@ -30,6 +30,10 @@ pub struct Model {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub delivered_at_ms: Option<i64>,
+    /// The vendor's `Idempotency-Key`, unique per tenant, for deliveries it asked for.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the request that carried the key: a reuse with another body is refused.
+    pub request_fingerprint: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_core_tables;
 mod m20261128_000002_create_deliveries;
+mod m20261128_000003_delivery_idempotency_keys;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_core_tables::Migration),
             Box::new(m20261128_000002_create_deliveries::Migration),
+            Box::new(m20261128_000003_delivery_idempotency_keys::Migration),
         ]
     }
 }

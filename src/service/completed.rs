@@ -20,6 +20,9 @@ pub struct NewCompletedAssessment {
     pub result: DataBlock,
     pub metadata: Vec<DataBlock>,
     pub completed_at_ms: Option<i64>,
+    /// The vendor's `Idempotency-Key` and the fingerprint of its request: a retried
+    /// request with the same key gets the first one's answer instead of a duplicate.
+    pub idempotency: Option<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,15 +31,18 @@ pub enum CompletedError {
     PartnerIdNotConfigured,
     #[error("no tenant with id {0}")]
     UnknownTenant(TenantId),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     Database(#[from] DbErr),
 }
 
 /// Enqueues the addCompletedToCandidate call. Returns the id given to the assessment
-/// and its delivery.
+/// and its delivery — the first request's, for a repeat with the same idempotency key.
 ///
 /// # Errors
-/// No partner id configured, an unknown tenant, or database errors.
+/// No partner id configured, an unknown tenant, an idempotency key reused for another
+/// request, or database errors.
 pub async fn add_completed_assessment(
     db: &DatabaseConnection,
     partner_id: Option<Uuid>,
@@ -61,7 +67,8 @@ pub async fn add_completed_assessment(
             metadata: new.metadata,
         },
     };
-    let delivery = deliveries::enqueue(
+    let fingerprint = new.idempotency.as_ref().map(|(_, f)| f.clone());
+    let (delivery, _created) = deliveries::enqueue_once(
         db,
         NewDelivery {
             kind: DeliveryKind::AshbyAddCompleted,
@@ -69,9 +76,13 @@ pub async fn add_completed_assessment(
             assessment_id: id.0,
             position: timestamp,
             payload: json_column(&body)?,
+            idempotency: new.idempotency,
         },
         now,
     )
     .await?;
-    Ok((id, delivery))
+    if delivery.request_fingerprint != fingerprint {
+        return Err(CompletedError::IdempotencyKeyReused);
+    }
+    Ok((AssessmentId(delivery.assessment_id), delivery))
 }

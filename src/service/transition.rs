@@ -133,6 +133,7 @@ pub async fn enqueue(
             assessment_id: assessment.id,
             position,
             payload,
+            idempotency: None,
         },
         now_ms,
     )

@@ -1,10 +1,11 @@
 //! The outbox: enqueueing, claiming with a lease, recording outcomes, replaying.
 
 use entity::{delivery, delivery_attempt};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -18,6 +19,8 @@ pub struct NewDelivery {
     /// Order among deliveries with the same ordering key (per assessment, increasing).
     pub position: i64,
     pub payload: serde_json::Value,
+    /// With the fingerprint of the request: see [`enqueue_once`].
+    pub idempotency: Option<(String, String)>,
 }
 
 /// # Errors
@@ -27,7 +30,54 @@ pub async fn enqueue(
     new: NewDelivery,
     now_ms: i64,
 ) -> Result<delivery::Model, DbErr> {
-    let row = delivery::Model {
+    enqueue_row(db, new_row(new, now_ms)).await
+}
+
+/// Enqueues unless the tenant already has a delivery with the same idempotency key
+/// (the unique index decides, atomically). Returns the delivery with that key and
+/// whether it is the one just written.
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue_once(
+    db: &impl ConnectionTrait,
+    new: NewDelivery,
+    now_ms: i64,
+) -> Result<(delivery::Model, bool), DbErr> {
+    let row = new_row(new, now_ms);
+    let Some(key) = row.idempotency_key.clone() else {
+        return enqueue_row(db, row).await.map(|row| (row, true));
+    };
+    let inserted = delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .try_insert()
+        .exec_without_returning(db)
+        .await?;
+    if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+        return Ok((row, true));
+    }
+    delivery::Entity::find()
+        .filter(delivery::Column::TenantId.eq(row.tenant_id))
+        .filter(delivery::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+        .map(|existing| (existing, false))
+        .ok_or_else(|| DbErr::RecordNotFound("the delivery of an idempotency key".into()))
+}
+
+async fn enqueue_row(
+    db: &impl ConnectionTrait,
+    row: delivery::Model,
+) -> Result<delivery::Model, DbErr> {
+    delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
+        .exec_without_returning(db)
+        .await?;
+    Ok(row)
+}
+
+fn new_row(new: NewDelivery, now_ms: i64) -> delivery::Model {
+    let (idempotency_key, request_fingerprint) = new.idempotency.unzip();
+    delivery::Model {
         id: Uuid::new_v4(),
         kind: new.kind.as_str().to_owned(),
         tenant_id: new.tenant_id,
@@ -44,11 +94,9 @@ pub async fn enqueue(
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
         delivered_at_ms: None,
-    };
-    delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
-        .exec_without_returning(db)
-        .await?;
-    Ok(row)
+        idempotency_key,
+        request_fingerprint,
+    }
 }
 
 /// Leases up to `limit` deliveries that are due, not leased by a live worker, and first

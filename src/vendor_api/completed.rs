@@ -1,8 +1,8 @@
 //! `POST /v1/completed-assessments` → `assessment.addCompletedToCandidate`, durably.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::body::VendorJson;
@@ -15,7 +15,7 @@ use crate::service::{CompletedError, NewCompletedAssessment, add_completed_asses
 use crate::startup::AppState;
 
 /// An assessment the candidate took outside Ashby's flow.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompletedBody {
     tenant_id: Uuid,
@@ -30,17 +30,24 @@ pub struct CompletedBody {
 
 /// Attach an assessment taken outside Ashby's flow to a candidate
 /// (`assessment.addCompletedToCandidate`, delivered durably). Needs `ashby.partner_id`.
-#[utoipa::path(post, path = "/v1/completed-assessments", request_body = CompletedBody, responses(
+#[utoipa::path(post, path = "/v1/completed-assessments", request_body = CompletedBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Retrying with the same key (and body) returns the first answer instead of attaching the result twice")),
+    responses(
     (status = 202, body = CompletedAccepted),
     (status = 401, body = ErrorBody),
     (status = 422, description = "invalid input, unknown tenant, or ashby.partner_id not configured", body = ErrorBody),
 ))]
 pub async fn create(
     _caller: VendorCaller,
+    req: HttpRequest,
     body: VendorJson<CompletedBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
     let body = body.0;
+    let idempotency = idempotency_key(&req)?
+        .map(|key| Ok::<_, VendorError>((key, fingerprint(&body)?)))
+        .transpose()?;
     body.result
         .validate("result")
         .map_err(VendorError::invalid)?;
@@ -77,6 +84,7 @@ pub async fn create(
         result: body.result,
         metadata,
         completed_at_ms,
+        idempotency,
     };
     let (id, delivery) = add_completed_assessment(&state.db, state.settings.ashby.partner_id, new)
         .await
@@ -87,6 +95,11 @@ pub async fn create(
                 error.to_string(),
             ),
             CompletedError::UnknownTenant(_) => VendorError::invalid(error.to_string()),
+            CompletedError::IdempotencyKeyReused => VendorError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                error.to_string(),
+            ),
             CompletedError::Database(e) => VendorError::unavailable(&e),
         })?;
     state.waker.wake();
@@ -97,4 +110,32 @@ pub async fn create(
         assessment_type_id: type_id.0,
         delivery: representation::delivery(&delivery),
     }))
+}
+
+/// Longest accepted `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// The optional `Idempotency-Key` header: printable, at most 255 bytes.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, VendorError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str().map(str::trim) {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_BYTES => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(VendorError::invalid(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} printable characters"
+        ))),
+    }
+}
+
+/// SHA-256 of the request body as parsed, to tell a retry from a different request.
+fn fingerprint(body: &CompletedBody) -> Result<String, VendorError> {
+    use sha2::Digest as _;
+    let canonical = serde_json::to_vec(body).map_err(|e| VendorError::unavailable(&e))?;
+    Ok(sha2::Sha256::digest(canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }

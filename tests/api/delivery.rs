@@ -648,3 +648,47 @@ async fn completed_assessments_are_refused_without_a_partner_id_or_with_bad_inpu
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_completed_assessment_retried_with_its_idempotency_key_is_attached_once() {
+    let app = TestApp::spawn_with(|s| s.ashby.partner_id = Some(uuid::Uuid::new_v4())).await;
+    let tenant = app.create_tenant("Acme").await;
+    let body = json!({
+        "tenant_id": tenant.id,
+        "candidate_id": uuid::Uuid::new_v4(),
+        "assessment_type_id": crate::helpers::TYPE_ID,
+        "result": {"identifier": "s", "label": "S", "type": "numeric_score", "value": 3}
+    });
+    let post = |key: Option<&'static str>, body: Value| {
+        let mut request = app
+            .client
+            .post(app.url("/v1/completed-assessments"))
+            .bearer_auth(app.vendor_token())
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send()
+    };
+
+    let first = post(Some("vendor-result-17"), body.clone()).await.unwrap();
+    let retried = post(Some("vendor-result-17"), body.clone()).await.unwrap();
+    let mut other = body.clone();
+    other["result"]["value"] = json!(4);
+    let reused = post(Some("vendor-result-17"), other).await.unwrap();
+    let unkeyed = post(None, body.clone()).await.unwrap();
+
+    assert_eq!((first.status().as_u16(), retried.status().as_u16()), (202, 202));
+    let (first, retried): (Value, Value) =
+        (first.json().await.unwrap(), retried.json().await.unwrap());
+    assert_eq!(first["id"], retried["id"]);
+    assert_eq!(first["delivery"]["id"], retried["delivery"]["id"]);
+    assert_eq!(reused.status(), 422);
+    assert_eq!(
+        reused.json::<Value>().await.unwrap()["error"]["code"],
+        "idempotency_key_reused"
+    );
+    assert_eq!(unkeyed.status(), 202);
+    let all = deliveries::list(&app.db, None, None, 10).await.unwrap();
+    assert_eq!(all.len(), 2, "the keyed request once, the unkeyed one once");
+}
