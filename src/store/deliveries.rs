@@ -307,9 +307,17 @@ pub async fn release(db: &impl ConnectionTrait, claimed: &delivery::Model) -> Re
 /// # Errors
 /// Database errors.
 pub async fn next_due_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    min_over_pending(db, delivery::Column::NextAttemptAtMs).await
+}
+
+/// The smallest value of a timestamp column among pending deliveries.
+async fn min_over_pending(
+    db: &impl ConnectionTrait,
+    column: delivery::Column,
+) -> Result<Option<i64>, DbErr> {
     delivery::Entity::find()
         .select_only()
-        .column_as(delivery::Column::NextAttemptAtMs.min(), "next")
+        .column_as(column.min(), "smallest")
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .into_tuple::<Option<i64>>()
         .one(db)
@@ -411,12 +419,5 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i6
 /// # Errors
 /// Database errors.
 pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
-    delivery::Entity::find()
-        .select_only()
-        .column_as(delivery::Column::CreatedAtMs.min(), "oldest")
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .into_tuple::<Option<i64>>()
-        .one(db)
-        .await
-        .map(Option::flatten)
+    min_over_pending(db, delivery::Column::CreatedAtMs).await
 }

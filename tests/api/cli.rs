@@ -3,7 +3,7 @@
 //! then accepts and stores.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use ashby_partner::crypto::hash_partner_key;
 use ashby_partner::domain::ids::TenantId;
@@ -35,27 +35,10 @@ impl Run {
 /// Runs `ashby-partner ARGS` on the app's database and secrets, from an empty directory
 /// (so no `config/` is read), with `stdin` as its standard input.
 async fn run_cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Run {
-    let security = &app.settings.security;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ashby-partner"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ASHBY_PARTNER") {
-            command.env_remove(name);
-        }
-    }
     let cwd = tempfile::tempdir().unwrap();
+    let mut command = app.binary(cwd.path());
     command
         .args(args)
-        .current_dir(cwd.path())
-        .env_remove("RUST_LOG")
-        .env("DATABASE_URL", &app.database.url)
-        .env(
-            "ASHBY_PARTNER__SECURITY__ENCRYPTION_KEY",
-            security.encryption_key.as_ref().unwrap().expose_secret(),
-        )
-        .env(
-            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET",
-            security.token_secret.as_ref().unwrap().expose_secret(),
-        )
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

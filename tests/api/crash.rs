@@ -4,12 +4,11 @@
 //! (it runs no delivery workers) and reads it back.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -39,27 +38,10 @@ impl Serve {
     /// Starts `serve` on the app's database and secrets, on a free port, with fast
     /// retries, and returns once it is listening.
     async fn start(app: &TestApp) -> Self {
-        let security = &app.settings.security;
         let cwd = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ashby-partner"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("ASHBY_PARTNER") {
-                command.env_remove(name);
-            }
-        }
+        let mut command = app.binary(cwd.path());
         command
             .arg("serve")
-            .current_dir(cwd.path())
-            .env_remove("RUST_LOG")
-            .env("DATABASE_URL", &app.database.url)
-            .env(
-                "ASHBY_PARTNER__SECURITY__ENCRYPTION_KEY",
-                security.encryption_key.as_ref().unwrap().expose_secret(),
-            )
-            .env(
-                "ASHBY_PARTNER__SECURITY__TOKEN_SECRET",
-                security.token_secret.as_ref().unwrap().expose_secret(),
-            )
             .env("ASHBY_PARTNER__SERVER__BIND", "127.0.0.1:0")
             .env("ASHBY_PARTNER_LOG_FORMAT", "json")
             .env("ASHBY_PARTNER__DELIVERY__INITIAL_BACKOFF_MS", "50")

@@ -678,7 +678,10 @@ async fn a_completed_assessment_retried_with_its_idempotency_key_is_attached_onc
     let reused = post(Some("vendor-result-17"), other).await.unwrap();
     let unkeyed = post(None, body.clone()).await.unwrap();
 
-    assert_eq!((first.status().as_u16(), retried.status().as_u16()), (202, 202));
+    assert_eq!(
+        (first.status().as_u16(), retried.status().as_u16()),
+        (202, 202)
+    );
     let (first, retried): (Value, Value) =
         (first.json().await.unwrap(), retried.json().await.unwrap());
     assert_eq!(first["id"], retried["id"]);

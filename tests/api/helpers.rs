@@ -403,5 +403,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The real binary, set up to run on this app's database and secrets from `cwd` (an
+    /// empty directory, so no `config/` is read), with no inherited configuration.
+    pub fn binary(&self, cwd: &std::path::Path) -> std::process::Command {
+        let security = &self.settings.security;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ashby-partner"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("ASHBY_PARTNER") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .current_dir(cwd)
+            .env_remove("RUST_LOG")
+            .env("DATABASE_URL", &self.database.url)
+            .env(
+                "ASHBY_PARTNER__SECURITY__ENCRYPTION_KEY",
+                security.encryption_key.as_ref().unwrap().expose_secret(),
+            )
+            .env(
+                "ASHBY_PARTNER__SECURITY__TOKEN_SECRET",
+                security.token_secret.as_ref().unwrap().expose_secret(),
+            );
+        command
+    }
+}
+
 /// An Ashby success answer.
 pub const ASHBY_OK: &str = r#"{"success": true, "results": {}}"#;
