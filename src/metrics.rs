@@ -19,6 +19,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sea_orm::DbErr;
 
+use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
 use crate::startup::AppState;
 use crate::store::{self, deliveries};
 
@@ -48,6 +49,8 @@ struct Inner {
     attempts: Family<AttemptLabels, Counter>,
     deliveries: Family<DeliveryLabels, Gauge>,
     oldest_pending: Gauge<f64, AtomicU64>,
+    /// One scrape at a time refreshes the database gauges and encodes them.
+    scrape: tokio::sync::Mutex<()>,
 }
 
 /// Cheap to clone; shared by the HTTP middleware, the delivery engine and `/metrics`.
@@ -96,6 +99,7 @@ impl Default for Metrics {
             attempts,
             deliveries,
             oldest_pending,
+            scrape: tokio::sync::Mutex::new(()),
         }))
     }
 }
@@ -128,14 +132,27 @@ impl Metrics {
     /// # Errors
     /// Database errors.
     pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
+        let _one_scrape_at_a_time = self.0.scrape.lock().await;
         let counts = deliveries::counts(db).await?;
         let oldest = deliveries::oldest_pending_created_ms(db).await?;
-        self.0.deliveries.clear();
-        for (kind, status, count) in counts {
-            self.0
-                .deliveries
-                .get_or_create(&DeliveryLabels { kind, status })
-                .set(count);
+        // Every kind and status is reported, 0 when there is none: an alert on dead
+        // deliveries must see them go back to 0, not vanish.
+        for kind in DeliveryKind::ALL {
+            for status in [
+                DeliveryStatus::Pending,
+                DeliveryStatus::Delivered,
+                DeliveryStatus::Dead,
+            ] {
+                let count = counts
+                    .iter()
+                    .find(|(k, s, _)| k == kind.as_str() && s == status.as_str())
+                    .map_or(0, |(_, _, n)| *n);
+                let labels = DeliveryLabels {
+                    kind: kind.as_str().to_owned(),
+                    status: status.as_str().to_owned(),
+                };
+                self.0.deliveries.get_or_create(&labels).set(count);
+            }
         }
         #[allow(clippy::cast_precision_loss)]
         let age = oldest.map_or(0.0, |created| {

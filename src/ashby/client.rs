@@ -36,6 +36,8 @@ impl AshbyClient {
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // Never follow a redirect: it would replay the POST as a GET without its body.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;

@@ -20,9 +20,11 @@ use crate::store::now_ms;
 /// How long an idle worker waits before looking again, when nothing woke it: the
 /// latency for work committed by another process (replica or CLI).
 const IDLE_POLL: Duration = Duration::from_millis(500);
-/// Beyond the request timeout, how long a lease lasts: time to reach the database before
-/// sending (tenant key) and to record the outcome after.
-const LEASE_MARGIN_MS: i64 = 5_000;
+/// Beyond the request timeout, how long a lease lasts. A send starts only with the request
+/// timeout plus [`SEND_MARGIN_MS`] left, which leaves 13 s after the answer to record it —
+/// more than the worst database wait (5 s for a pooled connection plus 5 s for SQLite's
+/// write lock) — so a lease never runs out under a worker that is still recording.
+const LEASE_MARGIN_MS: i64 = 15_000;
 /// What must be left of a lease, beyond the request timeout, for a send to start.
 const SEND_MARGIN_MS: i64 = 2_000;
 
@@ -118,20 +120,28 @@ impl DeliveryEngine {
     ) -> Result<Option<AttemptResult>, DbErr> {
         let elapsed_ms =
             |since: Instant| i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX / 4);
-        // Send only if the whole request fits in the lease: otherwise another worker could
-        // take the delivery over while this one is still sending it.
-        let must_finish_by =
-            claimed_ms + elapsed_ms(claimed_at) + self.request_timeout_ms() + SEND_MARGIN_MS;
-        if claimed
-            .lease_until_ms
-            .is_none_or(|until| must_finish_by > until)
-        {
-            tracing::warn!(delivery_id = %claimed.id, "claim too old to send within its lease; giving it back");
-            deliveries::release(&self.db, claimed).await?;
-            return Ok(None);
-        }
         let started = Instant::now();
-        let outcome = self.sender.send(claimed).await;
+        let outcome = match self.sender.prepare(claimed).await {
+            Err(outcome) => outcome,
+            Ok(prepared) => {
+                // Send only if the whole request fits in what is left of the lease, checked
+                // after every database wait: otherwise another worker could take the
+                // delivery over while this one is still sending it.
+                let must_finish_by = claimed_ms
+                    + elapsed_ms(claimed_at)
+                    + self.request_timeout_ms()
+                    + SEND_MARGIN_MS;
+                if claimed
+                    .lease_until_ms
+                    .is_none_or(|until| must_finish_by > until)
+                {
+                    tracing::warn!(delivery_id = %claimed.id, "claim too old to send within its lease; giving it back");
+                    deliveries::release(&self.db, claimed).await?;
+                    return Ok(None);
+                }
+                self.sender.send(&prepared, claimed).await
+            }
+        };
         let duration_ms = elapsed_ms(started);
         let answered_ms = claimed_ms + elapsed_ms(claimed_at);
         let http_status = match &outcome {

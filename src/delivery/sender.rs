@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use entity::delivery;
 use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
 
 use crate::ashby::client::{AshbyClient, CallOutcome};
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
+use crate::domain::ids::TenantId;
 use crate::settings::{Settings, SettingsError};
 use crate::store::tenants;
 
@@ -60,63 +62,101 @@ impl Sender {
         })
     }
 
-    /// Sends one delivery and says how it went. Never fails: every problem is an outcome.
-    pub async fn send(&self, delivery: &delivery::Model) -> CallOutcome {
+    /// Everything a delivery needs before its request can go out — the destination and,
+    /// for Ashby, the tenant's decrypted key (a database read). Done before the lease check,
+    /// so that once the check passes only the request itself remains.
+    ///
+    /// # Errors
+    /// The outcome to record when the delivery cannot be sent (no key, no tenant, ...).
+    pub async fn prepare(&self, delivery: &delivery::Model) -> Result<Prepared, CallOutcome> {
         let refused = |reason: String| CallOutcome::Refused {
             status: None,
             reason,
         };
         let Some(kind) = DeliveryKind::parse(&delivery.kind) else {
-            return refused(format!("unknown delivery kind {:?}", delivery.kind));
+            return Err(refused(format!(
+                "unknown delivery kind {:?}",
+                delivery.kind
+            )));
         };
         match kind {
             DeliveryKind::AshbyUpdate | DeliveryKind::AshbyAddCompleted => {
-                let method = kind.as_str();
-                let tenant =
-                    match tenants::find(&self.db, crate::domain::ids::TenantId(delivery.tenant_id))
-                        .await
-                    {
-                        Ok(Some(tenant)) => tenant,
-                        Ok(None) => {
-                            return refused(format!(
-                                "tenant {} no longer exists",
-                                delivery.tenant_id
-                            ));
-                        }
-                        Err(error) => {
-                            return CallOutcome::Retry {
-                                status: None,
-                                reason: format!("database: {error}"),
-                                retry_after: None,
-                            };
-                        }
-                    };
+                let tenant = match tenants::find(&self.db, TenantId(delivery.tenant_id)).await {
+                    Ok(Some(tenant)) => tenant,
+                    Ok(None) => {
+                        return Err(refused(format!(
+                            "tenant {} no longer exists",
+                            delivery.tenant_id
+                        )));
+                    }
+                    Err(error) => {
+                        return Err(CallOutcome::Retry {
+                            status: None,
+                            reason: format!("database: {error}"),
+                            retry_after: None,
+                        });
+                    }
+                };
                 let Some(sealed) = tenant.ashby_api_key_sealed.as_deref() else {
-                    return refused(format!(
+                    return Err(refused(format!(
                         "tenant {} has no Ashby API key: set it with `ashby-partner tenant set-ashby-key`, then retry",
                         tenant.id
-                    ));
+                    )));
                 };
-                let key = match self.sealer.open(sealed, &tenant.id.to_string()) {
-                    Ok(key) => key,
-                    Err(error) => return refused(error.to_string()),
-                };
-                let base_url = tenant
-                    .ashby_base_url
-                    .as_deref()
-                    .unwrap_or(&self.default_ashby_base_url);
+                let key = self
+                    .sealer
+                    .open(sealed, &tenant.id.to_string())
+                    .map_err(|error| refused(error.to_string()))?;
+                Ok(Prepared::Ashby {
+                    base_url: tenant
+                        .ashby_base_url
+                        .unwrap_or_else(|| self.default_ashby_base_url.clone()),
+                    method: kind.as_str(),
+                    key,
+                })
+            }
+            DeliveryKind::VendorWebhook if self.webhooks.is_some() => Ok(Prepared::Webhook),
+            DeliveryKind::VendorWebhook => {
+                Err(refused("vendor.webhook_url is no longer set".into()))
+            }
+        }
+    }
+
+    /// Sends a prepared delivery and says how it went. Never fails: every problem is an
+    /// outcome.
+    pub async fn send(&self, prepared: &Prepared, delivery: &delivery::Model) -> CallOutcome {
+        match (prepared, &self.webhooks) {
+            (
+                Prepared::Ashby {
+                    base_url,
+                    method,
+                    key,
+                },
+                _,
+            ) => {
                 self.ashby
-                    .call(base_url, method, &key, &delivery.payload)
+                    .call(base_url, method, key, &delivery.payload)
                     .await
             }
-            DeliveryKind::VendorWebhook => match &self.webhooks {
-                Some(client) => {
-                    client
-                        .send(&delivery.id.to_string(), &delivery.payload)
-                        .await
-                }
-                None => refused("vendor.webhook_url is no longer set".into()),
+            (Prepared::Webhook, Some(client)) => {
+                client
+                    .send(&delivery.id.to_string(), &delivery.payload)
+                    .await
+            }
+            (Prepared::Webhook, None) => CallOutcome::Refused {
+                status: None,
+                reason: "vendor.webhook_url is no longer set".into(),
             },
         }
     }
+}
+
+/// A delivery ready to go out.
+pub enum Prepared {
+    Ashby {
+        base_url: String,
+        method: &'static str,
+        key: SecretString,
+    },
+    Webhook,
 }

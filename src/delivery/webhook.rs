@@ -28,6 +28,9 @@ impl WebhookClient {
     pub fn new(target: WebhookTarget, timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A redirect would turn the POST into a bodiless GET whose 2xx proves nothing:
+            // a 3xx is an answer, and a refusal.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;

@@ -42,8 +42,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Result<()> {
     let timeline = Timeline::new();
-    let stand_in = StandIn::start(ASHBY_KEY, timeline.clone())?;
-    configure(&mut settings, workdir, &stand_in.base_url);
+    let webhook_key: [u8; 32] = rand::random();
+    let stand_in = StandIn::start(ASHBY_KEY, webhook_key.to_vec(), timeline.clone())?;
+    configure(&mut settings, workdir, &stand_in.base_url, &webhook_key);
     let application = Application::build(settings.clone())
         .await
         .context("starting the server")?;
@@ -71,7 +72,13 @@ async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Resu
 }
 
 /// A throwaway database, loopback everything, fast retries.
-fn configure(settings: &mut Settings, workdir: &std::path::Path, stand_in: &str) {
+fn configure(
+    settings: &mut Settings,
+    workdir: &std::path::Path,
+    stand_in: &str,
+    webhook_key: &[u8],
+) {
+    use base64::Engine as _;
     settings.server.bind = "127.0.0.1:0".into();
     settings.database.url = format!("sqlite://{}/demo.db?mode=rwc", workdir.display());
     settings.database.auto_migrate = true;
@@ -83,7 +90,11 @@ fn configure(settings: &mut Settings, workdir: &std::path::Path, stand_in: &str)
     settings.delivery.max_backoff_ms = 1000;
     settings.delivery.request_timeout_ms = 2000;
     settings.vendor.webhook_url = format!("{stand_in}/vendor/webhook");
-    settings.vendor.webhook_secret = format!("whsec_{}", random_secret_base64()).into();
+    settings.vendor.webhook_secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(webhook_key)
+    )
+    .into();
     settings.vendor.candidate_url_template = "https://tests.example/take/{token}".into();
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::timeline::Timeline;
+use crate::delivery::webhook::sign;
 
 const UPDATE_SCHEMA: &str =
     include_str!("../../tests/ashby-schemas/assessment.update.request.json");
@@ -34,6 +35,7 @@ pub struct StandIn {
 
 struct State {
     api_key: String,
+    webhook_key: Vec<u8>,
     received: Arc<Mutex<Received>>,
     arrived: Arc<Notify>,
     timeline: Timeline,
@@ -45,7 +47,7 @@ impl StandIn {
     ///
     /// # Errors
     /// The port cannot be bound, or the embedded schema does not compile.
-    pub fn start(api_key: &str, timeline: Timeline) -> anyhow::Result<Self> {
+    pub fn start(api_key: &str, webhook_key: Vec<u8>, timeline: Timeline) -> anyhow::Result<Self> {
         let schema: Value = serde_json::from_str(UPDATE_SCHEMA)?;
         let validator = jsonschema::options()
             .should_validate_formats(true)
@@ -55,6 +57,7 @@ impl StandIn {
         let arrived = Arc::new(Notify::new());
         let state = web::Data::new(State {
             api_key: api_key.to_owned(),
+            webhook_key,
             received: Arc::clone(&received),
             arrived: Arc::clone(&arrived),
             timeline,
@@ -151,22 +154,47 @@ async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
     HttpResponse::Ok().json(json!({"success": true, "results": {}}))
 }
 
-async fn webhook(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+async fn webhook(req: HttpRequest, raw: web::Bytes, state: web::Data<State>) -> HttpResponse {
+    let Ok(body) = serde_json::from_slice::<Value>(&raw) else {
         return HttpResponse::BadRequest().finish();
     };
-    let signed = req.headers().contains_key("webhook-signature");
+    // What a vendor must do: recompute the signature over the exact bytes received.
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or_default();
+    let expected = sign(
+        &state.webhook_key,
+        header("webhook-id"),
+        timestamp,
+        &String::from_utf8_lossy(&raw),
+    );
+    let verified = header("webhook-signature") == expected;
     state.timeline.note(
         Instant::now(),
         "vendor (stand-in)",
         format!(
             "receives webhook {} {}— candidate link {}",
             body["type"],
-            if signed { "(signed) " } else { "" },
+            if verified {
+                "(signature verified) "
+            } else {
+                "(BAD SIGNATURE) "
+            },
             shortened(body["data"]["candidate_url"].as_str().unwrap_or("-"))
         ),
     );
-    lock(&state.received).webhooks.push(body);
+    let mut received = lock(&state.received);
+    if !verified {
+        received
+            .problems
+            .push(format!("webhook {} has a bad signature", body["type"]));
+    }
+    received.webhooks.push(body);
+    drop(received);
     state.arrived.notify_one();
     HttpResponse::NoContent().finish()
 }

@@ -33,7 +33,12 @@ pub fn find_nul(value: &Value) -> Option<String> {
 
 /// The message for [`find_nul`]'s finding.
 pub fn nul_message(path: &str) -> String {
-    let at = if path.is_empty() { "the body" } else { path };
+    // The path may itself hold the NUL (an object key): never echo it raw.
+    let at = if path.is_empty() {
+        "the body".to_owned()
+    } else {
+        path.escape_debug().to_string()
+    };
     format!("{at} contains a NUL character (\\u0000), which cannot be stored")
 }
 
@@ -52,5 +57,9 @@ mod tests {
         assert_eq!(find_nul(&json!({"k\u{0}": 1})), Some("k\u{0}".into()));
         assert_eq!(find_nul(&json!("\u{0}")), Some(String::new()));
         assert_eq!(find_nul(&json!({"a": ["fine", 1, null, {"b": "c"}]})), None);
+        assert!(
+            !nul_message("k\u{0}").contains('\u{0}'),
+            "the message never carries the NUL"
+        );
     }
 }

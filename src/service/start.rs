@@ -35,6 +35,9 @@ pub async fn start_assessment(
     request: &StartRequest,
 ) -> Result<StartOutcome, DbErr> {
     for _ in 0..MAX_ATTEMPTS {
+        let txn = store::begin_write(db).await?;
+        // Stamped once the write lock is held: the vendor feed relies on a change
+        // committing soon after its timestamp.
         let now = store::now_ms();
         let started = lifecycle::start(now);
         let history = store::json_column(&[&started.history])?;
@@ -55,7 +58,6 @@ pub async fn start_assessment(
             created_at_ms: now,
             updated_at_ms: now,
         };
-        let txn = store::begin_write(db).await?;
         if assessments::insert_unless_open(&txn, row.clone()).await? {
             let mut enqueued = false;
             for emission in &started.emissions {

@@ -53,7 +53,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     let mut options = ConnectOptions::new(settings.url.clone());
     options
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(10))
         // Statements carry key hashes and sealed keys as parameters: keep them out of logs.
         .sqlx_logging(false)
@@ -63,7 +63,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             options
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });
     Database::connect(options).await

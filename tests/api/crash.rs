@@ -18,7 +18,7 @@ const ASHBY_KEY: &str = "ashby-key-for-the-crash-test";
 const ASSESSMENTS: usize = 5;
 /// How long `serve` may take to listen, and its workers to make progress, before the
 /// test fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
+const DEADLINE: Duration = Duration::from_secs(60);
 /// How often the database is read while waiting for the workers.
 const POLL: Duration = Duration::from_millis(20);
 

@@ -5,8 +5,12 @@ use std::process::Command;
 #[test]
 fn the_demo_plays_the_whole_flow_and_exits_zero() {
     let empty_dir = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ashby-partner"));
-    command.arg("demo").current_dir(empty_dir.path());
+    command
+        .arg("demo")
+        .current_dir(empty_dir.path())
+        .env("TMPDIR", scratch.path());
     for (name, _) in std::env::vars() {
         if name.starts_with("ASHBY_PARTNER") || name == "DATABASE_URL" || name == "RUST_LOG" {
             command.env_remove(name);
@@ -28,7 +32,7 @@ fn the_demo_plays_the_whole_flow_and_exits_zero() {
         "receives assessment.update \"In Progress\"",
         "receives assessment.update \"Completed\"",
         "matches Ashby's schema",
-        "receives webhook \"assessment.started\" (signed)",
+        "receives webhook \"assessment.started\" (signature verified)",
         "Demo passed",
     ] {
         assert!(
@@ -36,9 +40,13 @@ fn the_demo_plays_the_whole_flow_and_exits_zero() {
             "missing {expected:?} in:\n{stdout}"
         );
     }
-    assert_eq!(
-        std::fs::read_dir(empty_dir.path()).unwrap().count(),
-        0,
-        "the demo leaves nothing behind"
-    );
+    assert!(!stdout.contains("BAD SIGNATURE"));
+    for dir in [empty_dir.path(), scratch.path()] {
+        let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "the demo left {left:?} in {}",
+            dir.display()
+        );
+    }
 }

@@ -267,3 +267,30 @@ async fn without_a_webhook_url_no_webhook_is_queued() {
         .unwrap();
     assert_eq!(body["candidate_url"], Value::Null, "no template, no link");
 }
+
+#[tokio::test]
+async fn a_redirected_webhook_is_not_taken_as_delivered() {
+    let mut vendor = mockito::Server::new_async().await;
+    vendor
+        .mock("POST", "/hooks")
+        .with_status(301)
+        .with_header("location", "/landing")
+        .create_async()
+        .await;
+    let landed = vendor
+        .mock("GET", "/landing")
+        .with_status(200)
+        .expect(0)
+        .create_async()
+        .await;
+    let app = app_with_webhooks(&vendor).await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+
+    app.deliver_everything().await;
+
+    let row = &app.deliveries_of(&id).await[0];
+    assert_eq!(row.status, "dead");
+    assert!(row.last_error.as_deref().unwrap().contains("301"));
+    landed.assert_async().await;
+}
