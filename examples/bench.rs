@@ -64,6 +64,12 @@ async fn main() {
     settings.security.encryption_key = Some(random_secret_base64().into());
     settings.security.token_secret = Some(random_secret_base64().into());
     settings.ashby.base_url = ashby_url;
+    if let Some(pool) = std::env::var("BENCH_POOL")
+        .ok()
+        .and_then(|p| p.parse().ok())
+    {
+        settings.database.max_connections = pool;
+    }
     let application = Application::build(settings.clone()).await.unwrap();
     let base = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();

@@ -72,6 +72,11 @@ impl DeliveryEngine {
         self.waker.clone()
     }
 
+    /// How many free permits make a claim worthwhile while sends are in flight.
+    fn batch(&self) -> usize {
+        (self.settings.concurrency / 4).max(1)
+    }
+
     fn request_timeout_ms(&self) -> i64 {
         i64::try_from(self.settings.request_timeout_ms).unwrap_or(i64::MAX / 4)
     }
@@ -188,7 +193,10 @@ impl DeliveryEngine {
             while in_flight.try_join_next().is_some() {}
             let free = permits.available_permits();
             let mut claimed_any = false;
-            if free > 0 {
+            // A claim is a committed write: under load, claim in batches rather than one
+            // row per finished send, or the claims themselves become the bottleneck.
+            let worth_claiming = free > 0 && (in_flight.is_empty() || free >= self.batch());
+            if worth_claiming {
                 let now = now_ms();
                 let claimed_at = Instant::now();
                 match deliveries::claim(&self.db, Uuid::new_v4(), now, self.lease_ms(), free as u64)
@@ -215,7 +223,12 @@ impl DeliveryEngine {
             if claimed_any {
                 continue;
             }
-            let wait = self.idle_wait().await;
+            // A finishing send wakes us (join_next) when we wait for permits to free up.
+            let wait = if worth_claiming {
+                self.idle_wait().await
+            } else {
+                IDLE_POLL
+            };
             tokio::select! {
                 () = self.waker.woken() => {}
                 () = tokio::time::sleep(wait) => {}
