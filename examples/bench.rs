@@ -79,10 +79,7 @@ async fn main() {
     let db = store::connect(&settings.database).await.unwrap();
     let tenant = TenantId::new_random();
     let key = issue_partner_key();
-    let sealed = secrets
-        .sealer
-        .seal("bench-key", &tenant.to_string())
-        .unwrap();
+    let sealed = secrets.sealer.seal_ashby_key("bench-key", tenant).unwrap();
     tenants::create(&db, tenant, "Bench", Some(sealed), None, &key)
         .await
         .unwrap();

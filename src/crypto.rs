@@ -1,5 +1,6 @@
 //! Secrets at rest: partner keys are hashed, Ashby API keys are sealed with an AEAD.
 
+use crate::domain::ids::TenantId;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -72,6 +73,27 @@ impl Sealer {
             .map_err(|_| SealError::BadKey)?;
         let cipher = XChaCha20Poly1305::new_from_slice(&key).map_err(|_| SealError::BadKey)?;
         Ok(Self { cipher })
+    }
+
+    /// Seals a tenant's Ashby API key — the one convention for it: the tenant's id is
+    /// the context, so a sealed key copied onto another tenant's row does not open.
+    ///
+    /// # Errors
+    /// See [`Sealer::seal`].
+    pub fn seal_ashby_key(&self, key: &str, tenant: TenantId) -> Result<String, SealError> {
+        self.seal(key, &tenant.to_string())
+    }
+
+    /// Opens what [`Sealer::seal_ashby_key`] sealed for `tenant`.
+    ///
+    /// # Errors
+    /// See [`Sealer::open`].
+    pub fn open_ashby_key(
+        &self,
+        sealed: &str,
+        tenant: TenantId,
+    ) -> Result<SecretString, SealError> {
+        self.open(sealed, &tenant.to_string())
     }
 
     /// Seals `secret`; `context` (e.g. the tenant id) must be given again to open it,

@@ -15,6 +15,7 @@ pub mod secrets;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod time;

@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::DbErr;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, deliveries};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -1,18 +1,18 @@
 //! The vendor API's bodies (CONTRACT §5), built from rows; their OpenAPI schemas come
 //! from the same types.
 
-use entity::{assessment, delivery};
+use entity::delivery;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::candidate_links::CandidateLinks;
+use crate::domain::assessment::Assessment as StoredAssessment;
 use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryStatus;
-use crate::domain::ids::AssessmentId;
-use crate::domain::lifecycle::{AssessmentStatus, Source};
-use crate::store::assessments;
+use crate::domain::lifecycle::Source;
+use crate::domain::status::AssessmentStatus;
 use crate::time::rfc3339;
 
 /// An assessment as the vendor sees it.
@@ -70,51 +70,36 @@ pub struct Delivery {
     pub payload: Value,
 }
 
-/// # Errors
-/// Stored JSON that does not have its expected shape.
-pub fn assessment(
-    row: &assessment::Model,
-    links: &CandidateLinks,
-) -> Result<Assessment, sea_orm::DbErr> {
-    let request = &row.start_request;
-    let part = |name: &str| request.get(name).cloned().unwrap_or(Value::Null);
-    let history = assessments::parse_history(&row.history)?
-        .into_iter()
-        .map(|entry| HistoryEntry {
-            status: entry.status,
-            at: rfc3339(entry.at_ms),
-            source: entry.source,
-        })
-        .collect();
-    Ok(Assessment {
-        id: row.id,
-        tenant_id: row.tenant_id,
-        status: assessments::status_of(row)?,
-        assessment_type_id: row.assessment_type_id,
-        candidate: part("candidate"),
-        application: part("application"),
-        job: part("job"),
-        additional_fields: request
+pub fn assessment(stored: &StoredAssessment, links: &CandidateLinks) -> Assessment {
+    Assessment {
+        id: stored.id.0,
+        tenant_id: stored.tenant_id.0,
+        status: stored.status,
+        assessment_type_id: stored.assessment_type_id.0,
+        candidate: stored.start_part("candidate"),
+        application: stored.start_part("application"),
+        job: stored.start_part("job"),
+        additional_fields: stored
+            .start_request
             .get("additional_fields")
             .cloned()
             .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
-        result: row.result.as_ref().map(parse_json).transpose()?,
-        profile_url: row.profile_url.clone(),
-        metadata: row
-            .metadata
-            .as_ref()
-            .map(parse_json)
-            .transpose()?
-            .unwrap_or_default(),
-        candidate_url: links.url_for(AssessmentId(row.id), row.created_at_ms),
-        created_at: rfc3339(row.created_at_ms),
-        updated_at: rfc3339(row.updated_at_ms),
-        history,
-    })
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, sea_orm::DbErr> {
-    serde_json::from_value(value.clone()).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
+        result: stored.result.clone(),
+        profile_url: stored.profile_url.clone(),
+        metadata: stored.metadata.clone(),
+        candidate_url: links.url_for(stored.id, stored.created_at_ms),
+        created_at: rfc3339(stored.created_at_ms),
+        updated_at: rfc3339(stored.updated_at_ms),
+        history: stored
+            .history
+            .iter()
+            .map(|entry| HistoryEntry {
+                status: entry.status,
+                at: rfc3339(entry.at_ms),
+                source: entry.source,
+            })
+            .collect(),
+    }
 }
 
 pub fn delivery(row: &delivery::Model) -> Delivery {

@@ -10,6 +10,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::catalog::{AssessmentType, Catalog};
+use crate::domain::ids::AssessmentTypeId;
+
 /// The built-in defaults are `config/default.toml` itself, so the commented file and the
 /// defaults can never drift apart.
 const BUILTIN_DEFAULTS: &str = include_str!("../config/default.toml");
@@ -100,50 +103,10 @@ pub struct AssessmentTypeSettings {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CustomFieldSettings {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub field_type: CustomFieldType,
-    #[serde(default)]
-    pub required: bool,
-    pub possible_values: Option<Vec<PossibleValue>>,
-}
-
-/// Ashby's custom field types, spelled as Ashby spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub enum CustomFieldType {
-    String,
-    Date,
-    DateRange,
-    Number,
-    ValueSelect,
-    MultiValueSelect,
-    Boolean,
-    LongText,
-    Email,
-    Phone,
-    Score,
-    SocialLink,
-    Url,
-    Currency,
-    Location,
-}
-
-impl CustomFieldType {
-    pub fn is_select(self) -> bool {
-        matches!(self, Self::ValueSelect | Self::MultiValueSelect)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PossibleValue {
-    pub key: String,
-    pub value: String,
-}
+/// `[[custom_fields]]` entries are the domain's custom fields, read as they are.
+pub use crate::domain::catalog::{
+    CustomField as CustomFieldSettings, CustomFieldType, PossibleValue,
+};
 
 /// Where to read configuration from, beyond the built-in defaults.
 #[derive(Debug, Default, Clone)]
@@ -157,6 +120,20 @@ pub struct Sources {
 }
 
 impl Settings {
+    /// The catalog `[[assessment_types]]` and `[[custom_fields]]` describe.
+    pub fn catalog(&self) -> Catalog {
+        let types = self
+            .assessment_types
+            .iter()
+            .map(|t| AssessmentType {
+                id: AssessmentTypeId(t.id),
+                name: t.name.clone(),
+                description: t.description.clone(),
+            })
+            .collect();
+        Catalog::new(types, self.custom_fields.clone())
+    }
+
     /// The built-in defaults alone, validated.
     ///
     /// # Errors

@@ -13,29 +13,15 @@ use std::sync::Arc;
 
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
-use crate::domain::catalog::Catalog;
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 use crate::tokens::TokenKeys;
 use crate::{health, store, vendor_api};
-
-/// What every handler can reach. Read-only after start-up.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub settings: Settings,
-    pub catalog: Catalog,
-    pub secrets: ServerSecrets,
-    pub tokens: TokenKeys,
-    /// Candidate links and whether vendor webhooks are queued.
-    pub outbound: Outbound,
-    /// Wakes the delivery workers after a transaction that enqueued deliveries commits.
-    pub waker: DeliveryWaker,
-    pub metrics: Metrics,
-}
 
 pub struct Application {
     port: u16,
@@ -110,15 +96,15 @@ impl Application {
         let outbound = Outbound {
             candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone())?,
             vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
+            waker: waker.clone(),
         };
         let state = web::Data::new(AppState {
-            catalog: Catalog::new(&settings.assessment_types, &settings.custom_fields),
+            catalog: settings.catalog(),
             tokens,
             outbound,
             db,
             settings,
             secrets,
-            waker,
             metrics,
         });
         let server = HttpServer::new(move || {
@@ -191,31 +177,15 @@ impl Application {
     }
 }
 
-/// Unknown path or method: a JSON 404/405 in the partner envelope, never HTML (`/v1`
-/// has its own, in the vendor API's shape).
+/// No route has this path: a JSON 404 in the partner envelope, never HTML (`/v1` has its
+/// own, in the vendor API's shape; a known path with the wrong method is a 405 from its
+/// own resource).
 async fn no_such_route(req: HttpRequest) -> HttpResponse {
     let request_id = PartnerError::request_id_of(&req);
-    let known = matches!(
-        req.path(),
-        "/assessment.list"
-            | "/assessment.start"
-            | "/assessment.cancel"
-            | "/assessment.customField.list"
-            | "/customField.list"
-            | "/customFields.fetch"
-    );
-    let (status, code, message) = if known {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed here; use POST.", req.method()),
-        )
-    } else {
-        (
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("There is no endpoint at {}.", req.path()),
-        )
-    };
-    HttpResponse::build(status).json(partner_api::failure_envelope(code, &message, &request_id))
+    let message = format!("There is no endpoint at {}.", req.path());
+    HttpResponse::build(StatusCode::NOT_FOUND).json(partner_api::failure_envelope(
+        "not_found",
+        &message,
+        &request_id,
+    ))
 }

@@ -5,10 +5,12 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::output::print;
+use crate::delivery::DeliveryWaker;
 use crate::domain::delivery::DeliveryStatus;
 use crate::representation;
+use crate::service::{RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery};
 use crate::settings::Settings;
-use crate::store::{self, deliveries};
+use crate::store::deliveries;
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
@@ -81,18 +83,19 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
                     bail!("give a delivery ID, or --all-dead to retry every dead delivery")
                 }
             };
-            let requeued = deliveries::requeue_dead(&db, id, store::now_ms()).await?;
-            if let Some(id) = id
-                && requeued == 0
-            {
-                match deliveries::find(&db, id).await? {
-                    None => bail!("no delivery with id {id}"),
-                    Some(row) => bail!(
+            // No workers run in this process: a running `serve` finds them on its next poll.
+            let nobody = DeliveryWaker::default();
+            let requeued = match id {
+                None => retry_all_dead_deliveries(&db, &nobody).await?,
+                Some(id) => match retry_dead_delivery(&db, &nobody, id).await? {
+                    RetryOutcome::Requeued(_) => 1,
+                    RetryOutcome::NotFound => bail!("no delivery with id {id}"),
+                    RetryOutcome::NotDead(row) => bail!(
                         "delivery {id} is {}; only a dead delivery can be retried",
                         row.status
                     ),
-                }
-            }
+                },
+            };
             print(json, &serde_json::json!({ "requeued": requeued }), |_| {
                 format!(
                     "{requeued} dead deliver{} put back in line; a running `serve` sends {} within a second.",

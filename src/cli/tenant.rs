@@ -12,8 +12,9 @@ use super::output::print;
 use crate::crypto::issue_partner_key;
 use crate::domain::ids::TenantId;
 use crate::secrets::ServerSecrets;
+use crate::service::{self, NewTenant};
 use crate::settings::Settings;
-use crate::store::{self, tenants};
+use crate::store::tenants;
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -111,10 +112,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
             let id = parse_tenant_id(&id)?;
             let secrets = ServerSecrets::resolve(&settings)?;
             let key = read_key_argument(&key)?;
-            let sealed = secrets.sealer.seal(&key, &id.to_string())?;
-            if !tenants::set_ashby_key(&db, id, sealed).await? {
-                bail!("no tenant with id {id}");
-            }
+            service::set_ashby_key(&db, &secrets.sealer, id, &key.into()).await?;
             print(
                 json,
                 &KeySet {
@@ -172,23 +170,24 @@ async fn create(
             _ => bail!("--ashby-base-url must be an http(s) URL, not {url:?}"),
         }
     }
-    let id = TenantId::new_random();
-    let sealed = match ashby_api_key {
-        Some(key) => {
-            let key = read_key_argument(&key)?;
-            let secrets = ServerSecrets::resolve(settings)?;
-            Some(secrets.sealer.seal(&key, &id.to_string())?)
-        }
-        None => None,
-    };
-    let key = issue_partner_key();
-    let txn = store::begin_write(db).await?;
-    let tenant = tenants::create(&txn, id, &name, sealed, ashby_base_url, &key).await?;
-    txn.commit().await?;
+    let ashby_api_key = ashby_api_key
+        .map(|key| read_key_argument(&key))
+        .transpose()?;
+    let secrets = ServerSecrets::resolve(settings)?;
+    let onboarded = service::onboard_tenant(
+        db,
+        &secrets.sealer,
+        NewTenant {
+            name,
+            ashby_api_key: ashby_api_key.map(Into::into),
+            ashby_base_url,
+        },
+    )
+    .await?;
     let created = Created {
-        id,
-        name: tenant.name,
-        partner_api_key: key.plaintext.expose_secret().to_owned(),
+        id: onboarded.id,
+        name: onboarded.name,
+        partner_api_key: onboarded.partner_api_key.expose_secret().to_owned(),
     };
     print(json, &created, |c| {
         format!(

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
 use crate::ashby::client::{AshbyClient, CallOutcome};
+use crate::ashby::method::Method;
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::TenantId;
@@ -79,8 +80,8 @@ impl Sender {
                 delivery.kind
             )));
         };
-        match kind {
-            DeliveryKind::AshbyUpdate | DeliveryKind::AshbyAddCompleted => {
+        if let Some(method) = Method::for_delivery(kind) {
+            {
                 let tenant = match tenants::find(&self.db, TenantId(delivery.tenant_id)).await {
                     Ok(Some(tenant)) => tenant,
                     Ok(None) => {
@@ -105,20 +106,20 @@ impl Sender {
                 };
                 let key = self
                     .sealer
-                    .open(sealed, &tenant.id.to_string())
+                    .open_ashby_key(sealed, TenantId(tenant.id))
                     .map_err(|error| refused(error.to_string()))?;
                 Ok(Prepared::Ashby {
                     base_url: tenant
                         .ashby_base_url
                         .unwrap_or_else(|| self.default_ashby_base_url.clone()),
-                    method: kind.as_str(),
+                    method,
                     key,
                 })
             }
-            DeliveryKind::VendorWebhook if self.webhooks.is_some() => Ok(Prepared::Webhook),
-            DeliveryKind::VendorWebhook => {
-                Err(refused("vendor.webhook_url is no longer set".into()))
-            }
+        } else if self.webhooks.is_some() {
+            Ok(Prepared::Webhook)
+        } else {
+            Err(refused("vendor.webhook_url is no longer set".into()))
         }
     }
 
@@ -135,7 +136,7 @@ impl Sender {
                 _,
             ) => {
                 self.ashby
-                    .call(base_url, method, key, &delivery.payload)
+                    .call(base_url, method.path(), key, &delivery.payload)
                     .await
             }
             (Prepared::Webhook, Some(client)) => {
@@ -155,7 +156,7 @@ impl Sender {
 pub enum Prepared {
     Ashby {
         base_url: String,
-        method: &'static str,
+        method: Method,
         key: SecretString,
     },
     Webhook,

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 
 use self::stand_in::StandIn;
 use self::timeline::Timeline;
-use crate::crypto::{issue_partner_key, random_secret_base64};
-use crate::domain::ids::TenantId;
+use crate::crypto::random_secret_base64;
 use crate::secrets::ServerSecrets;
+use crate::service::{self, NewTenant};
 use crate::settings::Settings;
 use crate::startup::Application;
-use crate::store::{self, tenants};
+use crate::store;
 use crate::tokens::TokenKeys;
 
 const ASHBY_KEY: &str = "demo-ashby-api-key";
@@ -110,11 +110,18 @@ async fn exercise(
     // The operator onboards a customer organisation.
     let secrets = ServerSecrets::resolve(settings)?;
     let db = store::connect(&settings.database).await?;
-    let tenant_id = TenantId::new_random();
-    let partner_key = issue_partner_key();
-    let sealed = secrets.sealer.seal(ASHBY_KEY, &tenant_id.to_string())?;
-    tenants::create(&db, tenant_id, "Demo Org", Some(sealed), None, &partner_key).await?;
-    let partner_key = partner_key.plaintext.expose_secret().to_owned();
+    let onboarded = service::onboard_tenant(
+        &db,
+        &secrets.sealer,
+        NewTenant {
+            name: "Demo Org".into(),
+            ashby_api_key: Some(ASHBY_KEY.into()),
+            ashby_base_url: None,
+        },
+    )
+    .await?;
+    let tenant_id = onboarded.id;
+    let partner_key = onboarded.partner_api_key.expose_secret().to_owned();
     note(
         "operator",
         format!("tenant create --name \"Demo Org\" → tenant {tenant_id}"),

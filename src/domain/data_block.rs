@@ -60,10 +60,6 @@ impl DataBlock {
     }
 
     /// The `status` block Ashby shows as the assessment's status ("Started", ...).
-    pub fn status(label: &str) -> Self {
-        Self::string("status", "Status", label)
-    }
-
     /// Checks the block; `path` names it in the message (e.g. `metadata[2]`).
     ///
     /// # Errors

@@ -12,61 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data_block::DataBlock;
-use super::vendor_event::{VendorEvent, VendorStatus};
-use crate::ashby::wire::UpdateFields;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssessmentStatus {
-    Started,
-    InProgress,
-    Completed,
-    Cancelled,
-    Expired,
-}
-
-impl AssessmentStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Started,
-        Self::InProgress,
-        Self::Completed,
-        Self::Cancelled,
-        Self::Expired,
-    ];
-
-    /// The stored and wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Started => "started",
-            Self::InProgress => "in_progress",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-        }
-    }
-
-    /// The value of the `status` data block Ashby shows for this status.
-    pub fn ashby_label(self) -> &'static str {
-        match self {
-            Self::Started => "Started",
-            Self::InProgress => "In Progress",
-            Self::Completed => "Completed",
-            Self::Cancelled => "Cancelled",
-            Self::Expired => "Expired",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
-    }
-
-    /// A terminal assessment never changes again; a new start makes a new one (a retake).
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled | Self::Expired)
-    }
-}
+use super::report::StatusReport;
+pub use super::status::AssessmentStatus;
+use super::vendor_event::VendorEvent;
 
 /// Who caused a status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -97,8 +45,9 @@ pub enum Event<'a> {
 /// A message a transition sends out, written to the outbox with the state change.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Emission {
-    /// `assessment.update` to Ashby; the service adds the id and the timestamp.
-    AshbyUpdate(Box<UpdateFields>),
+    /// A status report to the ATS (for Ashby, an `assessment.update`); the service adds
+    /// the assessment and the timestamp.
+    StatusReport(Box<StatusReport>),
     /// A webhook to the vendor's engine (sent only when `vendor.webhook_url` is set).
     VendorWebhook(WebhookEvent),
 }
@@ -195,7 +144,9 @@ pub fn decide(
                     at_ms,
                     source: Source::Vendor,
                 },
-                emissions: vec![Emission::AshbyUpdate(Box::new(update_for(vendor)))],
+                emissions: vec![Emission::StatusReport(Box::new(
+                    StatusReport::of_vendor_event(vendor),
+                ))],
             }))
         }
         (Event::Vendor(vendor), Completed | Cancelled | Expired) => {
@@ -203,46 +154,6 @@ pub fn decide(
                 Ok(Decision::AlreadyDone)
             } else {
                 Err(Refusal::Final(current))
-            }
-        }
-    }
-}
-
-/// CONTRACT §6: what Ashby is told for each vendor event.
-fn update_for(event: &VendorEvent) -> UpdateFields {
-    let metadata = event.metadata.clone();
-    match event.status {
-        VendorStatus::InProgress => UpdateFields {
-            assessment_status: Some(DataBlock::status(
-                AssessmentStatus::InProgress.ashby_label(),
-            )),
-            metadata,
-            ..UpdateFields::default()
-        },
-        VendorStatus::Completed => UpdateFields {
-            assessment_status: Some(DataBlock::status(AssessmentStatus::Completed.ashby_label())),
-            assessment_result: event.result.clone(),
-            assessment_profile_url: event
-                .profile_url
-                .as_deref()
-                .map(|url| DataBlock::url("profile_url", "Results", url)),
-            metadata,
-            ..UpdateFields::default()
-        },
-        VendorStatus::Cancelled | VendorStatus::Expired => {
-            let default_reason = if event.status == VendorStatus::Cancelled {
-                "Cancelled"
-            } else {
-                "Expired"
-            };
-            UpdateFields {
-                cancelled_reason: Some(DataBlock::string(
-                    "cancelled_reason",
-                    "Reason",
-                    event.reason.as_deref().unwrap_or(default_reason),
-                )),
-                metadata,
-                ..UpdateFields::default()
             }
         }
     }
@@ -340,11 +251,11 @@ mod tests {
         }
     }
 
-    fn update_of(transition: &Transition) -> serde_json::Value {
-        let [Emission::AshbyUpdate(fields)] = transition.emissions.as_slice() else {
-            panic!("expected one update, got {:?}", transition.emissions);
+    fn report_of(transition: &Transition) -> &StatusReport {
+        let [Emission::StatusReport(report)] = transition.emissions.as_slice() else {
+            panic!("expected one status report, got {:?}", transition.emissions);
         };
-        serde_json::to_value(fields).unwrap()
+        report
     }
 
     #[test]
@@ -356,13 +267,10 @@ mod tests {
             let transition = applied(decide(current, Event::Vendor(&event), 9, None));
             assert_eq!(transition.to, InProgress);
             assert_eq!(transition.history.source, Source::Vendor);
-            assert_eq!(
-                update_of(&transition),
-                serde_json::json!({
-                    "assessment_status": {"identifier": "status", "label": "Status", "type": "string", "value": "In Progress"},
-                    "metadata": [{"identifier": "eta", "label": "ETA", "type": "numeric_duration_minutes", "value": 30}]
-                })
-            );
+            let report = report_of(&transition);
+            assert_eq!(report.status, InProgress);
+            assert_eq!(report.metadata, event.metadata);
+            assert_eq!((&report.result, &report.reason), (&None, &None));
         }
     }
 
@@ -375,37 +283,32 @@ mod tests {
         }));
         let transition = applied(decide(InProgress, Event::Vendor(&event), 9, None));
         assert_eq!(transition.to, Completed);
+        let report = report_of(&transition);
+        assert_eq!(report.status, Completed);
+        assert_eq!(report.result, event.result);
         assert_eq!(
-            update_of(&transition),
-            serde_json::json!({
-                "assessment_status": {"identifier": "status", "label": "Status", "type": "string", "value": "Completed"},
-                "assessment_result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88},
-                "assessment_profile_url": {"identifier": "profile_url", "label": "Results", "type": "url", "value": "https://tests.example/r/1"}
-            })
+            report.profile_url.as_deref(),
+            Some("https://tests.example/r/1")
         );
     }
 
     #[test]
-    fn vendor_cancellations_and_expiries_report_a_reason() {
+    fn vendor_cancellations_and_expiries_report_their_reason() {
         let cases = [
-            (
-                serde_json::json!({"status": "cancelled"}),
-                Cancelled,
-                "Cancelled",
-            ),
-            (serde_json::json!({"status": "expired"}), Expired, "Expired"),
+            (serde_json::json!({"status": "cancelled"}), Cancelled, None),
+            (serde_json::json!({"status": "expired"}), Expired, None),
             (
                 serde_json::json!({"status": "cancelled", "reason": "Candidate withdrew"}),
                 Cancelled,
-                "Candidate withdrew",
+                Some("Candidate withdrew"),
             ),
         ];
         for (body, status, reason) in cases {
             let event = vendor(body);
             let transition = applied(decide(Started, Event::Vendor(&event), 9, None));
             assert_eq!(transition.to, status);
-            assert_eq!(update_of(&transition)["cancelled_reason"]["value"], reason);
-            assert!(update_of(&transition).get("assessment_status").is_none());
+            assert_eq!(report_of(&transition).status, status);
+            assert_eq!(report_of(&transition).reason.as_deref(), reason);
         }
     }
 

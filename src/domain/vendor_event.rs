@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::data_block::{self, DataBlock};
-use super::lifecycle::AssessmentStatus;
+use super::status::AssessmentStatus;
 
 /// The statuses a vendor may report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::PartnerError;
 use crate::crypto::hash_partner_key;
 use crate::domain::ids::TenantId;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::tenants;
 
 /// An authenticated call from Ashby on behalf of one tenant.

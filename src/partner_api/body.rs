@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::PartnerError;
 use crate::domain::json_text;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The parsed body; `None` when the body is empty.
 pub struct AshbyJson(pub Option<Value>);

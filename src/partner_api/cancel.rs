@@ -7,7 +7,7 @@ use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError, failure_envelope};
 use crate::domain::ids::AssessmentId;
 use crate::service::{CancelOutcome, cancel_by_ashby};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn cancel(
     caller: AshbyCaller,
@@ -29,12 +29,9 @@ pub async fn cancel(
     let Ok(id) = id_text.parse::<AssessmentId>() else {
         return Ok(not_found());
     };
-    let (outcome, enqueued) = cancel_by_ashby(&state.db, &state.outbound, caller.tenant_id, id)
+    let outcome = cancel_by_ashby(&state.db, &state.outbound, caller.tenant_id, id)
         .await
         .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
-    if enqueued {
-        state.waker.wake();
-    }
     Ok(match outcome {
         CancelOutcome::Cancelled => {
             tracing::info!(assessment_id = %id, "assessment cancelled by Ashby");

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
-use crate::settings::{CustomFieldType, PossibleValue};
-use crate::startup::AppState;
+use crate::domain::catalog::{CustomFieldType, PossibleValue};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct Field<'a> {

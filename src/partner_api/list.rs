@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
 use crate::domain::ids::AssessmentTypeId;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct ListedType<'a> {

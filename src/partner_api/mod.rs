@@ -8,7 +8,8 @@ mod error;
 mod list;
 mod start;
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 pub use auth::AshbyCaller;
 pub use error::{PartnerError, failure_envelope};
@@ -17,14 +18,26 @@ pub use error::{PartnerError, failure_envelope};
 /// given, so they live at the root.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
-        .route("/assessment.list", web::post().to(list::list))
-        .route("/assessment.start", web::post().to(start::start))
-        .route("/assessment.cancel", web::post().to(cancel::cancel))
+        .service(rpc("/assessment.list").route(web::post().to(list::list)))
+        .service(rpc("/assessment.start").route(web::post().to(start::start)))
+        .service(rpc("/assessment.cancel").route(web::post().to(cancel::cancel)))
         // Ashby has named the custom-field listing three ways; serve them all.
-        .route(
-            "/assessment.customField.list",
-            web::post().to(custom_fields::list),
-        )
-        .route("/customField.list", web::post().to(custom_fields::list))
-        .route("/customFields.fetch", web::post().to(custom_fields::list));
+        .service(rpc("/assessment.customField.list").route(web::post().to(custom_fields::list)))
+        .service(rpc("/customField.list").route(web::post().to(custom_fields::list)))
+        .service(rpc("/customFields.fetch").route(web::post().to(custom_fields::list)));
+}
+
+/// One RPC method's path: POST only, any other HTTP method a JSON 405.
+fn rpc(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let request_id = PartnerError::request_id_of(&req);
+    let message = format!("{} is not allowed here; use POST.", req.method());
+    HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED).json(failure_envelope(
+        "method_not_allowed",
+        &message,
+        &request_id,
+    ))
 }

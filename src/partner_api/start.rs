@@ -5,12 +5,11 @@ use serde_json::json;
 
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
-use crate::ashby::wire::{DataBlock, UpdateFields, UpdateRequest};
-use crate::domain::ids::AssessmentId;
+use crate::ashby::updates;
+use crate::domain::report::StatusReport;
 use crate::domain::start_request::{StartRequest, StartRequestError};
 use crate::service::start_assessment;
-use crate::startup::AppState;
-use crate::store::assessments;
+use crate::state::AppState;
 
 pub async fn start(
     caller: AshbyCaller,
@@ -36,24 +35,16 @@ pub async fn start(
         .await
         .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
     let assessment = outcome.assessment;
-    let status = assessments::status_of(&assessment)
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
     if outcome.created {
         tracing::info!(assessment_id = %assessment.id, "assessment started");
     }
-    if outcome.enqueued {
-        state.waker.wake();
-    }
     // The initial status, reported inline; for a retried start, the current status as
     // of the last update we reported.
-    let update_request = UpdateRequest {
-        assessment_id: AssessmentId(assessment.id),
-        timestamp: assessment.last_update_ms,
-        fields: UpdateFields {
-            assessment_status: Some(DataBlock::status(status.ashby_label())),
-            ..UpdateFields::default()
-        },
-    };
+    let update_request = updates::update_request(
+        assessment.id,
+        assessment.last_update_ms,
+        &StatusReport::status_only(assessment.status),
+    );
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "results": {

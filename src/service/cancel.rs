@@ -18,8 +18,7 @@ pub enum CancelOutcome {
 }
 
 /// Cancels one of the tenant's assessments. Ashby asked for it, so nothing is sent back
-/// to Ashby; the vendor gets an `assessment.cancelled` webhook. Returns the outcome and
-/// whether deliveries were queued.
+/// to Ashby; the vendor gets an `assessment.cancelled` webhook.
 ///
 /// # Errors
 /// Database errors.
@@ -28,10 +27,10 @@ pub async fn cancel_by_ashby(
     outbound: &Outbound,
     tenant_id: TenantId,
     id: AssessmentId,
-) -> Result<(CancelOutcome, bool), DbErr> {
+) -> Result<CancelOutcome, DbErr> {
     let txn = store::begin_write(db).await?;
     let Some(current) = assessments::find_for_update(&txn, tenant_id, id).await? else {
-        return Ok((CancelOutcome::NotFound, false));
+        return Ok(CancelOutcome::NotFound);
     };
     let now = store::now_ms();
     let outcome = match transition::apply(
@@ -52,5 +51,6 @@ pub async fn cancel_by_ashby(
         }
     };
     txn.commit().await?;
-    Ok(outcome)
+    outbound.committed(outcome.1);
+    Ok(outcome.0)
 }

@@ -5,12 +5,14 @@ use entity::delivery;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::ashby::wire::{AddCompletedRequest, CompletedAssessment};
+use crate::ashby::updates::{self, CompletedOutsideAshby};
 use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
 use crate::store::deliveries::{self, NewDelivery};
 use crate::store::{self, json_column, tenants};
+
+use super::Outbound;
 
 pub struct NewCompletedAssessment {
     pub tenant_id: TenantId,
@@ -45,6 +47,7 @@ pub enum CompletedError {
 /// request, or database errors.
 pub async fn add_completed_assessment(
     db: &DatabaseConnection,
+    outbound: &Outbound,
     partner_id: Option<Uuid>,
     new: NewCompletedAssessment,
 ) -> Result<(AssessmentId, delivery::Model), CompletedError> {
@@ -55,20 +58,20 @@ pub async fn add_completed_assessment(
     let now = store::now_ms();
     let id = AssessmentId::new_random();
     let timestamp = new.completed_at_ms.unwrap_or(now);
-    let body = AddCompletedRequest {
-        candidate_id: new.candidate_id,
+    let body = updates::add_completed_request(
         partner_id,
-        timestamp,
-        assessment: CompletedAssessment {
+        CompletedOutsideAshby {
+            candidate_id: new.candidate_id,
             assessment_type_id: new.assessment_type_id,
             assessment_id: id,
             assessment_name: new.assessment_name,
             result: new.result,
             metadata: new.metadata,
+            completed_at_ms: timestamp,
         },
-    };
+    );
     let fingerprint = new.idempotency.as_ref().map(|(_, f)| f.clone());
-    let (delivery, _created) = deliveries::enqueue_once(
+    let (delivery, created) = deliveries::enqueue_once(
         db,
         NewDelivery {
             kind: DeliveryKind::AshbyAddCompleted,
@@ -84,5 +87,6 @@ pub async fn add_completed_assessment(
     if delivery.request_fingerprint != fingerprint {
         return Err(CompletedError::IdempotencyKeyReused);
     }
+    outbound.committed(created);
     Ok((AssessmentId(delivery.assessment_id), delivery))
 }

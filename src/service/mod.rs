@@ -1,18 +1,25 @@
-//! Operations on assessments, shared by every HTTP surface: each one a database
-//! transaction around a lifecycle decision, with its outbox rows.
+//! The use cases, each written once and shared by every client of it (the HTTP APIs,
+//! the command line, the demo): operations on assessments — each a database transaction
+//! around a lifecycle decision, with its outbox rows, waking the workers once committed —
+//! on deliveries, and on tenants.
 
 mod cancel;
 mod completed;
+mod deliveries;
 mod start;
+mod tenants;
 mod transition;
 mod vendor_event;
 
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
+pub use deliveries::{RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery};
 pub use start::{StartOutcome, start_assessment};
+pub use tenants::{NewTenant, Onboarded, TenantError, onboard_tenant, set_ashby_key};
 pub use vendor_event::{EventOutcome, record_vendor_event};
 
 use crate::candidate_links::CandidateLinks;
+use crate::delivery::DeliveryWaker;
 
 /// What writing outgoing messages needs beyond the database.
 #[derive(Clone)]
@@ -20,4 +27,16 @@ pub struct Outbound {
     pub candidate_links: CandidateLinks,
     /// Whether `vendor.webhook_url` is set: webhooks are only queued when it is.
     pub vendor_webhooks: bool,
+    /// Woken once a transaction that enqueued deliveries has committed (never before:
+    /// a worker must not look for a delivery that may yet roll back).
+    pub waker: DeliveryWaker,
+}
+
+impl Outbound {
+    /// Call after the commit of a transaction that wrote deliveries.
+    fn committed(&self, enqueued: bool) {
+        if enqueued {
+            self.waker.wake();
+        }
+    }
 }

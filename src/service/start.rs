@@ -1,8 +1,8 @@
 //! `assessment.start`: create the assessment, or find the open one a retry refers to.
 
-use entity::assessment;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, TenantId};
 use crate::domain::lifecycle;
 use crate::domain::start_request::StartRequest;
@@ -12,11 +12,9 @@ use super::Outbound;
 use super::transition;
 
 pub struct StartOutcome {
-    pub assessment: assessment::Model,
+    pub assessment: Assessment,
     /// False when an open assessment for the same application and type already existed.
     pub created: bool,
-    /// Whether deliveries were queued (the vendor webhook): wake the workers.
-    pub enqueued: bool,
 }
 
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
@@ -40,34 +38,33 @@ pub async fn start_assessment(
         // committing soon after its timestamp.
         let now = store::now_ms();
         let started = lifecycle::start(now);
-        let history = store::json_column(&[&started.history])?;
-        let row = assessment::Model {
-            id: AssessmentId::new_random().0,
-            tenant_id: tenant_id.0,
-            assessment_type_id: request.assessment_type_id.0,
+        let row = Assessment {
+            id: AssessmentId::new_random(),
+            tenant_id,
+            assessment_type_id: request.assessment_type_id,
             application_ashby_id: request.application_ashby_id.clone(),
             candidate_ashby_id: request.candidate_ashby_id.clone(),
-            status: started.to.as_str().to_owned(),
+            status: started.to,
             start_request: request.raw.clone(),
             result: None,
             profile_url: None,
-            metadata: None,
-            history,
+            metadata: Vec::new(),
+            history: vec![started.history.clone()],
             last_update_ms: now,
             terminal_event: None,
             created_at_ms: now,
             updated_at_ms: now,
         };
-        if assessments::insert_unless_open(&txn, row.clone()).await? {
+        if assessments::insert_unless_open(&txn, &row).await? {
             let mut enqueued = false;
             for emission in &started.emissions {
                 enqueued |= transition::enqueue(&txn, outbound, &row, emission, now, now).await?;
             }
             txn.commit().await?;
+            outbound.committed(enqueued);
             return Ok(StartOutcome {
                 assessment: row,
                 created: true,
-                enqueued,
             });
         }
         let open = assessments::find_open(
@@ -82,7 +79,6 @@ pub async fn start_assessment(
             return Ok(StartOutcome {
                 assessment,
                 created: false,
-                enqueued: false,
             });
         }
         // The open assessment we collided with became terminal in between: a retake.

@@ -1,10 +1,10 @@
 //! `POST /v1/assessments/{id}/events`: the vendor reports progress or an outcome.
 
-use entity::assessment;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::Outbound;
 use super::transition::{self, Applied};
+use crate::domain::assessment::Assessment;
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::{Event, Refusal};
 use crate::domain::vendor_event::VendorEvent;
@@ -12,13 +12,13 @@ use crate::store::{self, assessments};
 
 #[derive(Debug)]
 pub enum EventOutcome {
-    /// Recorded; `enqueued` says whether deliveries were written (wake the workers).
+    /// Recorded; `enqueued` says whether deliveries were written.
     Recorded {
-        assessment: assessment::Model,
+        assessment: Assessment,
         enqueued: bool,
     },
     /// An exact repeat of the event that ended the assessment: nothing changed.
-    Repeat(assessment::Model),
+    Repeat(Assessment),
     NotFound,
     Refused(Refusal),
 }
@@ -54,5 +54,8 @@ pub async fn record_vendor_event(
             Err(refusal) => EventOutcome::Refused(refusal),
         };
     txn.commit().await?;
+    if let EventOutcome::Recorded { enqueued, .. } = &outcome {
+        outbound.committed(*enqueued);
+    }
     Ok(outcome)
 }

@@ -3,12 +3,13 @@
 use entity::assessment;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _,
-    QuerySelect as _, TryInsertResult,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
+    QueryFilter as _, QuerySelect as _, TryInsertResult,
 };
 
+use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
-use crate::domain::lifecycle::{AssessmentStatus, HistoryEntry, Transition};
+use crate::domain::status::AssessmentStatus;
 
 /// The statuses in which an assessment is open (not terminal): must match the partial
 /// unique index `ux_assessments_open_start`.
@@ -23,9 +24,9 @@ const OPEN_STATUSES: [AssessmentStatus; 2] =
 /// Database errors.
 pub async fn insert_unless_open(
     db: &impl ConnectionTrait,
-    row: assessment::Model,
+    new: &Assessment,
 ) -> Result<bool, DbErr> {
-    let inserted = assessment::Entity::insert(assessment::ActiveModel::from(row))
+    let inserted = assessment::Entity::insert(assessment::ActiveModel::from(encode(new)?))
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .try_insert()
         .exec_without_returning(db)
@@ -42,14 +43,16 @@ pub async fn find_open(
     tenant_id: TenantId,
     application_ashby_id: &str,
     assessment_type_id: AssessmentTypeId,
-) -> Result<Option<assessment::Model>, DbErr> {
+) -> Result<Option<Assessment>, DbErr> {
     assessment::Entity::find()
         .filter(assessment::Column::TenantId.eq(tenant_id.0))
         .filter(assessment::Column::ApplicationAshbyId.eq(application_ashby_id))
         .filter(assessment::Column::AssessmentTypeId.eq(assessment_type_id.0))
         .filter(assessment::Column::Status.is_in(OPEN_STATUSES.map(AssessmentStatus::as_str)))
         .one(db)
-        .await
+        .await?
+        .map(decode)
+        .transpose()
 }
 
 /// One of the tenant's assessments, locked for update where the database can (inside a
@@ -62,12 +65,14 @@ pub async fn find_for_update(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
     id: AssessmentId,
-) -> Result<Option<assessment::Model>, DbErr> {
+) -> Result<Option<Assessment>, DbErr> {
     assessment::Entity::find_by_id(id.0)
         .filter(assessment::Column::TenantId.eq(tenant_id.0))
         .lock_exclusive()
         .one(db)
-        .await
+        .await?
+        .map(decode)
+        .transpose()
 }
 
 /// Any tenant's assessment, locked for update (the vendor API spans tenants).
@@ -77,11 +82,13 @@ pub async fn find_for_update(
 pub async fn find_any_for_update(
     db: &impl ConnectionTrait,
     id: AssessmentId,
-) -> Result<Option<assessment::Model>, DbErr> {
+) -> Result<Option<Assessment>, DbErr> {
     assessment::Entity::find_by_id(id.0)
         .lock_exclusive()
         .one(db)
-        .await
+        .await?
+        .map(decode)
+        .transpose()
 }
 
 /// Any tenant's assessment.
@@ -91,74 +98,96 @@ pub async fn find_any_for_update(
 pub async fn find_any(
     db: &impl ConnectionTrait,
     id: AssessmentId,
-) -> Result<Option<assessment::Model>, DbErr> {
-    assessment::Entity::find_by_id(id.0).one(db).await
+) -> Result<Option<Assessment>, DbErr> {
+    assessment::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .map(decode)
+        .transpose()
 }
 
-/// The row changes of one transition, beyond status and history.
-#[derive(Debug, Default)]
-pub struct TransitionData {
-    /// The last update timestamp allocated (for the deliveries of this transition).
-    pub last_update_ms: Option<i64>,
-    pub result: Option<serde_json::Value>,
-    pub profile_url: Option<String>,
-    pub metadata: Option<serde_json::Value>,
-    pub terminal_event: Option<serde_json::Value>,
-}
-
-/// Writes a transition decided by the lifecycle: the new status, one more history
-/// entry, and whatever data came with it. Call it in the transaction that read
-/// `current` with [`find_for_update`].
+/// Writes what changes over an assessment's life (status, history, results, timestamps);
+/// call it in the transaction that read the assessment with [`find_for_update`].
 ///
 /// # Errors
-/// Database errors, or a history column that is not a JSON array.
-pub async fn record_transition(
-    db: &impl ConnectionTrait,
-    current: &assessment::Model,
-    transition: &Transition,
-    data: TransitionData,
-    now_ms: i64,
-) -> Result<assessment::Model, DbErr> {
-    let mut history = parse_history(&current.history)?;
-    history.push(transition.history.clone());
-    let history = super::json_column(&history)?;
-    let mut row: assessment::ActiveModel = current.clone().into();
-    row.status = Set(transition.to.as_str().to_owned());
-    row.history = Set(history);
-    row.updated_at_ms = Set(now_ms.max(current.updated_at_ms));
-    if let Some(last) = data.last_update_ms {
-        row.last_update_ms = Set(last);
+/// Database errors.
+pub async fn update(db: &impl ConnectionTrait, changed: &Assessment) -> Result<(), DbErr> {
+    let row = encode(changed)?;
+
+    // Identity and the start request never change: leave them out of the statement.
+    let mut active = assessment::ActiveModel::from(row).reset_all();
+    for unchanged in [
+        assessment::Column::TenantId,
+        assessment::Column::AssessmentTypeId,
+        assessment::Column::ApplicationAshbyId,
+        assessment::Column::CandidateAshbyId,
+        assessment::Column::StartRequest,
+        assessment::Column::CreatedAtMs,
+    ] {
+        active.not_set(unchanged);
     }
-    if let Some(result) = data.result {
-        row.result = Set(Some(result));
-    }
-    if let Some(url) = data.profile_url {
-        row.profile_url = Set(Some(url));
-    }
-    if let Some(metadata) = data.metadata {
-        row.metadata = Set(Some(metadata));
-    }
-    if let Some(event) = data.terminal_event {
-        row.terminal_event = Set(Some(event));
-    }
-    assessment::Entity::update(row).exec(db).await
+    assessment::Entity::update(active).exec(db).await.map(drop)
 }
 
-/// The stored status, parsed.
-///
-/// # Errors
-/// A status the lifecycle does not know (the database was edited by hand).
-pub fn status_of(row: &assessment::Model) -> Result<AssessmentStatus, DbErr> {
-    AssessmentStatus::parse(&row.status)
-        .ok_or_else(|| DbErr::Type(format!("unknown assessment status {:?}", row.status)))
+/// The row of an assessment: the one place its columns are encoded.
+fn encode(a: &Assessment) -> Result<assessment::Model, DbErr> {
+    Ok(assessment::Model {
+        id: a.id.0,
+        tenant_id: a.tenant_id.0,
+        assessment_type_id: a.assessment_type_id.0,
+        application_ashby_id: a.application_ashby_id.clone(),
+        candidate_ashby_id: a.candidate_ashby_id.clone(),
+        status: a.status.as_str().to_owned(),
+        start_request: a.start_request.clone(),
+        result: a.result.as_ref().map(super::json_column).transpose()?,
+        profile_url: a.profile_url.clone(),
+        metadata: (!a.metadata.is_empty())
+            .then(|| super::json_column(&a.metadata))
+            .transpose()?,
+        history: super::json_column(&a.history)?,
+        last_update_ms: a.last_update_ms,
+        terminal_event: a
+            .terminal_event
+            .as_ref()
+            .map(super::json_column)
+            .transpose()?,
+        created_at_ms: a.created_at_ms,
+        updated_at_ms: a.updated_at_ms,
+    })
 }
 
-/// The stored history, parsed.
-///
-/// # Errors
-/// A history column that is not a list of entries.
-pub fn parse_history(history: &serde_json::Value) -> Result<Vec<HistoryEntry>, DbErr> {
-    serde_json::from_value(history.clone()).map_err(|e| DbErr::Json(e.to_string()))
+/// The one place a stored assessment is decoded. A column that does not decode (the
+/// database was edited by hand, say) is [`super::unreadable`], not a connection problem.
+fn decode(row: assessment::Model) -> Result<Assessment, DbErr> {
+    let what = |column: &str| format!("assessment {} column {column}", row.id);
+    Ok(Assessment {
+        status: AssessmentStatus::parse(&row.status)
+            .ok_or_else(|| super::unreadable(what("status"), &row.status))?,
+        result: row
+            .result
+            .map(|v| super::from_json_column(v, || what("result")))
+            .transpose()?,
+        metadata: row
+            .metadata
+            .map(|v| super::from_json_column(v, || what("metadata")))
+            .transpose()?
+            .unwrap_or_default(),
+        history: super::from_json_column(row.history, || what("history"))?,
+        terminal_event: row
+            .terminal_event
+            .map(|v| super::from_json_column(v, || what("terminal_event")))
+            .transpose()?,
+        id: AssessmentId(row.id),
+        tenant_id: TenantId(row.tenant_id),
+        assessment_type_id: AssessmentTypeId(row.assessment_type_id),
+        application_ashby_id: row.application_ashby_id,
+        candidate_ashby_id: row.candidate_ashby_id,
+        start_request: row.start_request,
+        profile_url: row.profile_url,
+        last_update_ms: row.last_update_ms,
+        created_at_ms: row.created_at_ms,
+        updated_at_ms: row.updated_at_ms,
+    })
 }
 
 /// Filters for the vendor API's assessment feed.
@@ -183,7 +212,7 @@ pub async fn feed(
     db: &impl ConnectionTrait,
     filter: &FeedFilter,
     limit: u64,
-) -> Result<Vec<assessment::Model>, DbErr> {
+) -> Result<Vec<Assessment>, DbErr> {
     use sea_orm::{Condition, QueryOrder as _};
     let mut query = assessment::Entity::find();
     if let Some(status) = filter.status {
@@ -214,5 +243,8 @@ pub async fn feed(
         .order_by_asc(assessment::Column::Id)
         .limit(limit)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }

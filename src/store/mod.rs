@@ -19,3 +19,27 @@ pub fn now_ms() -> i64 {
 pub fn json_column<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, sea_orm::DbErr> {
     serde_json::to_value(value).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
 }
+
+/// Stored data that does not decode: the database was edited by hand or by a newer
+/// version. Distinct from a database that does not answer (the APIs answer 500, not 503).
+pub fn unreadable(what: String, found: &dyn std::fmt::Debug) -> sea_orm::DbErr {
+    sea_orm::DbErr::Type(format!("stored data unreadable: {what} holds {found:?}"))
+}
+
+/// A JSON column decoded into its type; `what` names it for [`unreadable`].
+///
+/// # Errors
+/// The stored JSON does not have the type's shape.
+pub fn from_json_column<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    what: impl FnOnce() -> String,
+) -> Result<T, sea_orm::DbErr> {
+    serde_json::from_value(value).map_err(|error| {
+        sea_orm::DbErr::Type(format!("stored data unreadable: {}: {error}", what()))
+    })
+}
+
+/// Whether a database error says that stored data does not decode (see [`unreadable`]).
+pub fn is_unreadable(error: &sea_orm::DbErr) -> bool {
+    matches!(error, sea_orm::DbErr::Type(message) if message.starts_with("stored data unreadable"))
+}

@@ -10,7 +10,7 @@ use crate::domain::lifecycle::Refusal;
 use crate::domain::vendor_event::{VendorEvent, VendorEventBody};
 use crate::representation::{self, Assessment};
 use crate::service::{EventOutcome, record_vendor_event};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::assessments;
 
 /// The catalog of assessment types.
@@ -45,11 +45,9 @@ pub async fn get(
 ) -> Result<HttpResponse, VendorError> {
     let id = parse_id(&path)?;
     let row = assessments::find_any(&state.db, id)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?
+        .await?
         .ok_or_else(|| VendorError::not_found("assessment", &path))?;
-    let body = representation::assessment(&row, &state.outbound.candidate_links)
-        .map_err(|e| VendorError::unavailable(&e))?;
+    let body = representation::assessment(&row, &state.outbound.candidate_links);
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -73,18 +71,10 @@ pub async fn post_event(
 ) -> Result<HttpResponse, VendorError> {
     let id = parse_id(&path)?;
     let event = VendorEvent::try_from(body.0).map_err(VendorError::invalid)?;
-    let outcome = record_vendor_event(&state.db, &state.outbound, id, &event)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?;
+    let outcome = record_vendor_event(&state.db, &state.outbound, id, &event).await?;
     let row = match outcome {
-        EventOutcome::Recorded {
-            assessment,
-            enqueued,
-        } => {
-            if enqueued {
-                state.waker.wake();
-            }
-            tracing::info!(assessment_id = %id, status = %assessment.status, "vendor event recorded");
+        EventOutcome::Recorded { assessment, .. } => {
+            tracing::info!(assessment_id = %id, status = assessment.status.as_str(), "vendor event recorded");
             assessment
         }
         EventOutcome::Repeat(assessment) => assessment,
@@ -102,8 +92,7 @@ pub async fn post_event(
             ));
         }
     };
-    let body = representation::assessment(&row, &state.outbound.candidate_links)
-        .map_err(|e| VendorError::unavailable(&e))?;
+    let body = representation::assessment(&row, &state.outbound.candidate_links);
     Ok(HttpResponse::Ok().json(body))
 }
 

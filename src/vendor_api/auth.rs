@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::VendorError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens::TokenError;
 
 /// Proof that the caller holds a valid vendor API token.

@@ -7,8 +7,7 @@ use serde_json::Value;
 
 use super::VendorError;
 use super::openapi::{CandidateSession, CandidateSessionPerson, CandidateSessionType, ErrorBody};
-use crate::domain::ids::AssessmentTypeId;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::assessments;
 use crate::tokens::TokenError;
 
@@ -40,21 +39,14 @@ pub async fn resolve(
                 "this candidate link is not valid",
             ),
         })?;
-    let row = assessments::find_any(&state.db, id)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?
-        .ok_or_else(|| {
-            VendorError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "the assessment of this link no longer exists",
-            )
-        })?;
-    let candidate = row
-        .start_request
-        .get("candidate")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let row = assessments::find_any(&state.db, id).await?.ok_or_else(|| {
+        VendorError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the assessment of this link no longer exists",
+        )
+    })?;
+    let candidate = row.start_part("candidate");
     let text = |name: &str| {
         candidate
             .get(name)
@@ -63,13 +55,13 @@ pub async fn resolve(
     };
     let type_name = state
         .catalog
-        .find(AssessmentTypeId(row.assessment_type_id))
+        .find(row.assessment_type_id)
         .map(|t| t.name.clone());
     Ok(HttpResponse::Ok().json(CandidateSession {
-        assessment_id: row.id,
-        status: assessments::status_of(&row).map_err(|e| VendorError::unavailable(&e))?,
+        assessment_id: row.id.0,
+        status: row.status,
         assessment_type: CandidateSessionType {
-            id: row.assessment_type_id,
+            id: row.assessment_type_id.0,
             name: type_name,
         },
         candidate: CandidateSessionPerson {

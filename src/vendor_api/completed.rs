@@ -12,7 +12,7 @@ use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
 use crate::representation;
 use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// An assessment the candidate took outside Ashby's flow.
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
@@ -86,23 +86,27 @@ pub async fn create(
         completed_at_ms,
         idempotency,
     };
-    let (id, delivery) = add_completed_assessment(&state.db, state.settings.ashby.partner_id, new)
-        .await
-        .map_err(|error| match error {
-            CompletedError::PartnerIdNotConfigured => VendorError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "partner_id_not_configured",
-                error.to_string(),
-            ),
-            CompletedError::UnknownTenant(_) => VendorError::invalid(error.to_string()),
-            CompletedError::IdempotencyKeyReused => VendorError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                error.to_string(),
-            ),
-            CompletedError::Database(e) => VendorError::unavailable(&e),
-        })?;
-    state.waker.wake();
+    let (id, delivery) = add_completed_assessment(
+        &state.db,
+        &state.outbound,
+        state.settings.ashby.partner_id,
+        new,
+    )
+    .await
+    .map_err(|error| match error {
+        CompletedError::PartnerIdNotConfigured => VendorError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "partner_id_not_configured",
+            error.to_string(),
+        ),
+        CompletedError::UnknownTenant(_) => VendorError::invalid(error.to_string()),
+        CompletedError::IdempotencyKeyReused => VendorError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            error.to_string(),
+        ),
+        CompletedError::Database(e) => VendorError::from(e),
+    })?;
     Ok(HttpResponse::Accepted().json(CompletedAccepted {
         id: id.0,
         tenant_id: body.tenant_id,

@@ -6,8 +6,9 @@ use uuid::Uuid;
 use super::openapi::{DeliveryList, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::representation::{self, Delivery};
-use crate::startup::AppState;
-use crate::store::{self, deliveries};
+use crate::service::{RetryOutcome, retry_dead_delivery};
+use crate::state::AppState;
+use crate::store::deliveries;
 
 /// What was sent (or is to be sent) about an assessment, in order.
 #[utoipa::path(get, path = "/v1/assessments/{id}/deliveries", params(("id" = Uuid, Path)), responses(
@@ -22,9 +23,7 @@ pub async fn for_assessment(
     let id: Uuid = path
         .parse()
         .map_err(|_| VendorError::not_found("assessment", &path))?;
-    let rows = deliveries::for_assessment(&state.db, id)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?;
+    let rows = deliveries::for_assessment(&state.db, id).await?;
     let data = rows.iter().map(representation::delivery).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data }))
 }
@@ -44,22 +43,15 @@ pub async fn retry(
     let id: Uuid = path
         .parse()
         .map_err(|_| VendorError::not_found("delivery", &path))?;
-    let requeued = deliveries::requeue_dead(&state.db, Some(id), store::now_ms())
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?;
-    let row = deliveries::find(&state.db, id)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?
-        .ok_or_else(|| VendorError::not_found("delivery", &path))?;
-    if requeued == 0 {
-        return Err(VendorError::conflict(
+    match retry_dead_delivery(&state.db, &state.outbound.waker, id).await? {
+        RetryOutcome::Requeued(row) => Ok(HttpResponse::Ok().json(representation::delivery(&row))),
+        RetryOutcome::NotFound => Err(VendorError::not_found("delivery", &path)),
+        RetryOutcome::NotDead(row) => Err(VendorError::conflict(
             "delivery_not_dead",
             format!(
                 "only a dead delivery can be retried; this one is {}",
                 row.status
             ),
-        ));
+        )),
     }
-    state.waker.wake();
-    Ok(HttpResponse::Ok().json(representation::delivery(&row)))
 }

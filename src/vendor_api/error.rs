@@ -77,3 +77,20 @@ impl ResponseError for VendorError {
         response.json(json!({ "error": { "code": self.code, "message": self.message } }))
     }
 }
+
+/// Database errors become a 503 ("retry later"), except stored data that does not decode:
+/// retrying cannot help, so that is a 500 (with the cause in the log).
+impl From<sea_orm::DbErr> for VendorError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        if crate::store::is_unreadable(&error) {
+            tracing::error!(%error, "vendor API request failed on unreadable stored data");
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stored_data_unreadable",
+                "stored data unreadable; the operator has been told in the log",
+            )
+        } else {
+            Self::unavailable(&error)
+        }
+    }
+}

@@ -12,7 +12,7 @@ use super::openapi::{AssessmentPage, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::representation;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::assessments::{self, FeedFilter};
 
 const DEFAULT_LIMIT: u64 = 50;
@@ -43,19 +43,16 @@ pub async fn list(
     // commit later. Serving only settled changes means a poller never steps past one.
     let delay = i64::try_from(state.settings.vendor.feed_delay_ms).unwrap_or(i64::MAX / 4);
     filter.updated_until_ms = Some(crate::store::now_ms() - delay);
-    let rows = assessments::feed(&state.db, &filter, limit)
-        .await
-        .map_err(|e| VendorError::unavailable(&e))?;
+    let rows = assessments::feed(&state.db, &filter, limit).await?;
     // Whenever the page has rows, the cursor after the last one: keep it, and poll with
     // it for what changes next. An empty page (null cursor) means "caught up".
     let next_cursor = rows
         .last()
-        .map(|last| encode_cursor(last.updated_at_ms, last.id));
+        .map(|last| encode_cursor(last.updated_at_ms, last.id.0));
     let data = rows
         .iter()
         .map(|row| representation::assessment(row, &state.outbound.candidate_links))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| VendorError::unavailable(&e))?;
+        .collect();
     Ok(HttpResponse::Ok().json(AssessmentPage { data, next_cursor }))
 }
 

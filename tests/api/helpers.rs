@@ -358,7 +358,7 @@ impl TestApp {
         let sealed = self
             .secrets()
             .sealer
-            .seal(api_key, &tenant.id.to_string())
+            .seal_ashby_key(api_key, tenant.id)
             .unwrap();
         let row = entity::tenant::ActiveModel {
             id: Set(tenant.id.0),

@@ -1,0 +1,235 @@
+//! The one place that turns what the domain decided into Ashby's bodies: a neutral
+//! [`StatusReport`] into `assessment.update` (CONTRACT §6), and a completed assessment
+//! into `assessment.addCompletedToCandidate`.
+
+use uuid::Uuid;
+
+use super::wire::{AddCompletedRequest, CompletedAssessment, UpdateFields, UpdateRequest};
+use crate::domain::data_block::DataBlock;
+use crate::domain::ids::{AssessmentId, AssessmentTypeId};
+use crate::domain::report::StatusReport;
+use crate::domain::status::AssessmentStatus;
+
+/// The value of the `status` data block Ashby shows for a status.
+pub fn status_label(status: AssessmentStatus) -> &'static str {
+    match status {
+        AssessmentStatus::Started => "Started",
+        AssessmentStatus::InProgress => "In Progress",
+        AssessmentStatus::Completed => "Completed",
+        AssessmentStatus::Cancelled => "Cancelled",
+        AssessmentStatus::Expired => "Expired",
+    }
+}
+
+fn status_block(status: AssessmentStatus) -> DataBlock {
+    DataBlock::string("status", "Status", status_label(status))
+}
+
+/// What Ashby is told for a report: a running assessment shows its status (and, once
+/// completed, its result and where to see it); an ended one shows why it ended, since
+/// `cancelled_reason` is what tells Ashby it is cancelled.
+pub fn update_fields(report: &StatusReport) -> UpdateFields {
+    let metadata = report.metadata.clone();
+    match report.status {
+        AssessmentStatus::Started | AssessmentStatus::InProgress => UpdateFields {
+            assessment_status: Some(status_block(report.status)),
+            metadata,
+            ..UpdateFields::default()
+        },
+        AssessmentStatus::Completed => UpdateFields {
+            assessment_status: Some(status_block(report.status)),
+            assessment_result: report.result.clone(),
+            assessment_profile_url: report
+                .profile_url
+                .as_deref()
+                .map(|url| DataBlock::url("profile_url", "Results", url)),
+            metadata,
+            ..UpdateFields::default()
+        },
+        AssessmentStatus::Cancelled | AssessmentStatus::Expired => {
+            let default_reason = status_label(report.status);
+            UpdateFields {
+                cancelled_reason: Some(DataBlock::string(
+                    "cancelled_reason",
+                    "Reason",
+                    report.reason.as_deref().unwrap_or(default_reason),
+                )),
+                metadata,
+                ..UpdateFields::default()
+            }
+        }
+    }
+}
+
+/// The body of `assessment.update` for a report about `assessment_id` at `timestamp`
+/// (also the `update_request` of a start answer).
+pub fn update_request(
+    assessment_id: AssessmentId,
+    timestamp: i64,
+    report: &StatusReport,
+) -> UpdateRequest {
+    UpdateRequest {
+        assessment_id,
+        timestamp,
+        fields: update_fields(report),
+    }
+}
+
+/// An assessment finished outside Ashby's flow, to attach to a candidate.
+pub struct CompletedOutsideAshby {
+    pub candidate_id: Uuid,
+    pub assessment_type_id: AssessmentTypeId,
+    pub assessment_id: AssessmentId,
+    pub assessment_name: String,
+    pub result: DataBlock,
+    pub metadata: Vec<DataBlock>,
+    pub completed_at_ms: i64,
+}
+
+/// The body of `assessment.addCompletedToCandidate`.
+pub fn add_completed_request(
+    partner_id: Uuid,
+    completed: CompletedOutsideAshby,
+) -> AddCompletedRequest {
+    AddCompletedRequest {
+        candidate_id: completed.candidate_id,
+        partner_id,
+        timestamp: completed.completed_at_ms,
+        assessment: CompletedAssessment {
+            assessment_type_id: completed.assessment_type_id,
+            assessment_id: completed.assessment_id,
+            assessment_name: completed.assessment_name,
+            result: completed.result,
+            metadata: completed.metadata,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn block(value: Value) -> DataBlock {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn report(status: AssessmentStatus) -> StatusReport {
+        StatusReport::status_only(status)
+    }
+
+    /// Checks `body` against Ashby's own schema of the request it is sent as.
+    fn assert_valid(schema: &str, body: &Value) {
+        let schema: Value = serde_json::from_str(schema).unwrap();
+        let validator = jsonschema::options().build(&schema).unwrap();
+        let problems: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+        assert!(problems.is_empty(), "{body} is not valid: {problems:?}");
+    }
+
+    fn update_body(report: &StatusReport) -> Value {
+        let body = serde_json::to_value(update_request(
+            AssessmentId(Uuid::nil()),
+            1_700_000_000_000,
+            report,
+        ))
+        .unwrap();
+        assert_valid(
+            include_str!("../../tests/ashby-schemas/assessment.update.request.json"),
+            &body,
+        );
+        body
+    }
+
+    #[test]
+    fn progress_is_sent_as_in_progress_with_its_metadata() {
+        let eta = json!({"identifier": "eta", "label": "ETA", "type": "numeric_duration_minutes", "value": 30});
+        let body = update_body(&StatusReport {
+            metadata: vec![block(eta.clone())],
+            ..report(AssessmentStatus::InProgress)
+        });
+        assert_eq!(
+            body,
+            json!({
+                "assessment_id": Uuid::nil(),
+                "timestamp": 1_700_000_000_000_i64,
+                "assessment_status": {"identifier": "status", "label": "Status", "type": "string", "value": "In Progress"},
+                "metadata": [eta]
+            })
+        );
+    }
+
+    #[test]
+    fn a_completion_is_sent_with_status_result_and_profile_url() {
+        let score =
+            json!({"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88});
+        let body = update_body(&StatusReport {
+            result: Some(block(score.clone())),
+            profile_url: Some("https://tests.example/r/1".into()),
+            ..report(AssessmentStatus::Completed)
+        });
+        assert_eq!(body["assessment_status"]["value"], "Completed");
+        assert_eq!(body["assessment_result"], score);
+        assert_eq!(
+            body["assessment_profile_url"],
+            json!({"identifier": "profile_url", "label": "Results", "type": "url", "value": "https://tests.example/r/1"})
+        );
+    }
+
+    #[test]
+    fn an_ended_assessment_is_sent_with_its_reason_or_a_default_one() {
+        let cases = [
+            (AssessmentStatus::Cancelled, None, "Cancelled"),
+            (AssessmentStatus::Expired, None, "Expired"),
+            (
+                AssessmentStatus::Cancelled,
+                Some("Candidate withdrew"),
+                "Candidate withdrew",
+            ),
+        ];
+        for (status, reason, sent) in cases {
+            let body = update_body(&StatusReport {
+                reason: reason.map(Into::into),
+                ..report(status)
+            });
+            assert_eq!(body["cancelled_reason"]["value"], sent);
+            assert!(body.get("assessment_status").is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_start_answer_reports_started() {
+        let body = update_body(&report(AssessmentStatus::Started));
+        assert_eq!(body["assessment_status"]["value"], "Started");
+    }
+
+    #[test]
+    fn a_completed_assessment_outside_ashby_matches_ashbys_schema() {
+        let body = add_completed_request(
+            Uuid::from_u128(1),
+            CompletedOutsideAshby {
+                candidate_id: Uuid::from_u128(2),
+                assessment_type_id: AssessmentTypeId(Uuid::from_u128(3)),
+                assessment_id: AssessmentId(Uuid::from_u128(4)),
+                assessment_name: "Backend take-home".into(),
+                result: block(
+                    json!({"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88}),
+                ),
+                metadata: vec![],
+                completed_at_ms: 1_700_000_000_000,
+            },
+        );
+        let body = serde_json::to_value(body).unwrap();
+        assert_valid(
+            include_str!(
+                "../../tests/ashby-schemas/assessment.addCompletedToCandidate.request.json"
+            ),
+            &body,
+        );
+        assert_eq!(body["partnerId"], json!(Uuid::from_u128(1)));
+        assert_eq!(
+            body["assessment"]["assessmentId"],
+            json!(Uuid::from_u128(4))
+        );
+    }
+}

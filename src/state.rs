@@ -1,0 +1,23 @@
+//! What the request handlers can reach, built once at start-up by `startup` and read-only
+//! after it. Handlers import this module, never the composition root.
+
+use sea_orm::DatabaseConnection;
+
+use crate::domain::catalog::Catalog;
+use crate::metrics::Metrics;
+use crate::secrets::ServerSecrets;
+use crate::service::Outbound;
+use crate::settings::Settings;
+use crate::tokens::TokenKeys;
+
+/// Shared by every handler through `web::Data<AppState>`.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub secrets: ServerSecrets,
+    pub tokens: TokenKeys,
+    /// Candidate links, whether vendor webhooks are queued, and the workers' waker.
+    pub outbound: Outbound,
+    pub metrics: Metrics,
+}
