@@ -7,10 +7,11 @@ use entity::delivery;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
-use crate::ashby::client::{AshbyClient, CallOutcome};
+use crate::ashby::client::AshbyClient;
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::TenantId;
+use crate::outgoing::CallOutcome;
 use crate::settings::{Settings, SettingsError};
 use crate::store::tenants;
 
