@@ -7,4 +7,5 @@ pub mod ids;
 pub mod json_text;
 pub mod lifecycle;
 pub mod start_request;
+pub mod text;
 pub mod vendor_event;

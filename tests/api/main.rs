@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod health;
+mod input_rules;
 mod metrics;
 mod migrations;
 mod openapi;
