@@ -13,7 +13,8 @@ use crate::store::assessments;
 use crate::tokens::TokenError;
 
 /// What the vendor's test page needs about the candidate behind a link. No bearer: the
-/// link's token is the credential.
+/// link's token is the credential. Once the assessment is completed, cancelled or
+/// expired, the candidate's name and email are null.
 #[utoipa::path(get, path = "/v1/candidate-sessions/{token}", params(("token" = String, Path)),
     security(()),
     responses(
@@ -50,11 +51,18 @@ pub async fn resolve(
                 "the assessment of this link no longer exists",
             )
         })?;
-    let candidate = row
-        .start_request
-        .get("candidate")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let status = assessments::status_of(&row).map_err(|e| VendorError::unavailable(&e))?;
+    // A link outlives its assessment (it is a bearer credential until it expires, and
+    // may sit in an inbox or a browser history): once the assessment is over, the page
+    // needs only to say so, and the candidate's name and email stay private.
+    let candidate = if status.is_terminal() {
+        Value::Null
+    } else {
+        row.start_request
+            .get("candidate")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     let text = |name: &str| {
         candidate
             .get(name)
@@ -67,7 +75,7 @@ pub async fn resolve(
         .map(|t| t.name.clone());
     Ok(HttpResponse::Ok().json(CandidateSession {
         assessment_id: row.id,
-        status: assessments::status_of(&row).map_err(|e| VendorError::unavailable(&e))?,
+        status,
         assessment_type: CandidateSessionType {
             id: row.assessment_type_id,
             name: type_name,
