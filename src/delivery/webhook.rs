@@ -85,6 +85,10 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretBox;
+
     use super::*;
 
     #[test]
@@ -99,15 +103,6 @@ mod tests {
         );
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
-}
-
-#[cfg(test)]
-mod answer_tests {
-    use std::time::Duration;
-
-    use secrecy::SecretBox;
-
-    use super::*;
 
     #[tokio::test]
     async fn an_oversize_answer_from_the_vendor_is_a_retry() {
