@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod health;
 pub mod metrics;
+pub mod outgoing;
 pub mod partner_api;
 pub mod representation;
 pub mod secrets;

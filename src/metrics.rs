@@ -25,10 +25,29 @@ use crate::store::{self, deliveries};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
+
+/// The methods a label may name. Anything else a client invents is "OTHER": every label
+/// value comes from a fixed set, or one client can grow `/metrics` without bound.
+const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// The label for a request method: itself when standard, else "OTHER".
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    KNOWN_METHODS
+        .iter()
+        .find(|known| **known == method.as_str())
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// The label for a request's route: the pattern it matched (a finite set, fixed by the
+/// code), never the raw path, which carries ids and tokens.
+const UNMATCHED_ROUTE: &str = "unmatched";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttemptLabels {
@@ -105,9 +124,9 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    fn observe_request(&self, method: &str, route: String, status: u16, elapsed: Duration) {
+    fn observe_request(&self, method: &'static str, route: String, status: u16, elapsed: Duration) {
         let labels = RequestLabels {
-            method: method.to_owned(),
+            method,
             route,
             status,
         };
@@ -173,19 +192,16 @@ pub async fn track_requests(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = method_label(req.method());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| UNMATCHED_ROUTE.into());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        metrics.observe_request(
-            &method,
-            route,
-            response.status().as_u16(),
-            started.elapsed(),
-        );
+        metrics.observe_request(method, route, response.status().as_u16(), started.elapsed());
     }
     Ok(response)
 }

@@ -15,6 +15,9 @@ const VENDOR_AUDIENCE: &str = "ashby-partner/vendor-api";
 const CANDIDATE_AUDIENCE: &str = "ashby-partner/candidate";
 /// Tolerated clock difference when checking expiry.
 const LEEWAY_SECONDS: u64 = 5;
+/// The longest a vendor API token may live: a leaked token must die on its own within a
+/// year even if nobody revokes it.
+pub const MAX_VENDOR_TOKEN_DAYS: u64 = 366;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -22,7 +25,10 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
-    jti: String,
+    /// The token's id. Vendor tokens of the first releases carry none (or one that was
+    /// never recorded): they cannot be revoked one by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +37,7 @@ pub enum TokenError {
     Expired,
     #[error("the token is invalid")]
     Invalid,
-    #[error("--ttl is too long")]
+    #[error("--ttl is too long: a vendor API token lives at most {MAX_VENDOR_TOKEN_DAYS}d")]
     TtlTooLong,
 }
 
@@ -41,9 +47,11 @@ pub struct TokenKeys {
     decoding: DecodingKey,
 }
 
-/// A minted token and when it stops working.
+/// A minted token, its id (`jti`) and its dates.
 pub struct IssuedToken {
+    pub id: uuid::Uuid,
     pub token: SecretString,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -58,35 +66,50 @@ impl TokenKeys {
         })
     }
 
-    /// Mints a vendor API token valid for `ttl`.
+    /// Mints a vendor API token valid for `ttl`, with a fresh id.
     ///
     /// # Errors
-    /// A `ttl` beyond what a timestamp can hold.
+    /// [`TokenError::TtlTooLong`] beyond [`MAX_VENDOR_TOKEN_DAYS`].
     pub fn issue_vendor_token(&self, ttl: Duration) -> Result<IssuedToken, TokenError> {
+        if ttl > Duration::from_secs(MAX_VENDOR_TOKEN_DAYS * 24 * 3600) {
+            return Err(TokenError::TtlTooLong);
+        }
         let now = chrono::Utc::now();
         let ttl = chrono::Duration::from_std(ttl).map_err(|_| TokenError::TtlTooLong)?;
         let expires_at = now.checked_add_signed(ttl).ok_or(TokenError::TtlTooLong)?;
+        // `exp` holds whole seconds: say exactly when the token stops working.
+        let expires_at =
+            chrono::DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
+        let id = uuid::Uuid::new_v4();
         let claims = Claims {
             sub: "vendor".into(),
             aud: VENDOR_AUDIENCE.into(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: Some(id.to_string()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)?;
         Ok(IssuedToken {
+            id,
             token: token.into(),
+            issued_at: now,
             expires_at,
         })
     }
 
-    /// Checks a vendor API token: signature, algorithm, audience and expiry.
+    /// Checks a vendor API token — signature, algorithm, audience and expiry — and
+    /// returns its id (`jti`) when it has one, for the revocation check.
     ///
     /// # Errors
-    /// [`TokenError::Expired`] or [`TokenError::Invalid`].
-    pub fn verify_vendor_token(&self, token: &str) -> Result<(), TokenError> {
-        self.verify(token, VENDOR_AUDIENCE).map(drop)
+    /// [`TokenError::Expired`] or [`TokenError::Invalid`] (also for a `jti` that is
+    /// present but not a UUID: we never minted it).
+    pub fn verify_vendor_token(&self, token: &str) -> Result<Option<uuid::Uuid>, TokenError> {
+        let claims = self.verify(token, VENDOR_AUDIENCE)?;
+        claims
+            .jti
+            .map(|jti| jti.parse().map_err(|_| TokenError::Invalid))
+            .transpose()
     }
 
     /// The token of a candidate link: names the assessment, expires `ttl` after
@@ -108,7 +131,7 @@ impl TokenKeys {
             aud: CANDIDATE_AUDIENCE.into(),
             iat,
             exp: iat.checked_add(ttl).ok_or(TokenError::TtlTooLong)?,
-            jti: assessment_id.to_string(),
+            jti: Some(assessment_id.to_string()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)
@@ -173,7 +196,7 @@ mod tests {
             aud: VENDOR_AUDIENCE.into(),
             iat: now - 7200,
             exp: now - 3600,
-            jti: "x".into(),
+            jti: None,
         };
         let expired =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys.encoding).unwrap();
@@ -239,6 +262,22 @@ mod tests {
             keys.verify_candidate_token(&old),
             Err(TokenError::Expired)
         ));
+    }
+
+    #[test]
+    fn a_token_names_its_id_and_lives_at_most_366_days() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let day = Duration::from_secs(24 * 3600);
+        let issued = keys.issue_vendor_token(day * 366).unwrap();
+        assert_eq!(
+            keys.verify_vendor_token(issued.token.expose_secret())
+                .unwrap(),
+            Some(issued.id)
+        );
+        for too_long in [day * 367, day * 100_000, Duration::MAX] {
+            let error = keys.issue_vendor_token(too_long).err().unwrap();
+            assert!(error.to_string().contains("366d"), "{error}");
+        }
     }
 
     #[test]

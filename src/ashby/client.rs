@@ -1,29 +1,17 @@
-//! The HTTP client for Ashby's API, and the classification of every answer (CONTRACT §6):
-//! delivered, worth retrying (with Ashby's `Retry-After`), or refused for good.
+//! The client for Ashby's API, and the classification of every answer (CONTRACT §6):
+//! delivered, worth retrying (with Ashby's `Retry-After`), or refused for good. The
+//! transport (client, timeouts, bounded reading) is [`crate::outgoing`]'s.
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
-/// Sent with every request: Ashby's edge rejects empty or default agents.
-pub const USER_AGENT: &str = concat!("ashby-partner/", env!("CARGO_PKG_VERSION"));
-
-/// What became of one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallOutcome {
-    /// HTTP 2xx and `"success": true`.
-    Delivered { status: u16 },
-    /// Worth another try later, not before `retry_after` when Ashby said so.
-    Retry {
-        status: Option<u16>,
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    /// Refused for good: retrying the same request cannot succeed.
-    Refused { status: Option<u16>, reason: String },
-}
+// The outcome type is shared by every destination; it is named here too because the
+// delivery engine reads Ashby's outcomes by this path.
+pub use crate::outgoing::CallOutcome;
+use crate::outgoing::{self, read_answer};
 
 #[derive(Clone)]
 pub struct AshbyClient {
@@ -34,14 +22,9 @@ impl AshbyClient {
     /// # Errors
     /// The TLS backend cannot be initialised.
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // Never follow a redirect: it would replay the POST as a GET without its body.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()?;
-        Ok(Self { http })
+        Ok(Self {
+            http: outgoing::http_client(timeout)?,
+        })
     }
 
     /// POSTs `body` to `<base_url>/<method>` with the tenant's API key (HTTP Basic,
@@ -65,45 +48,13 @@ impl AshbyClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => {
-                let what = if error.is_timeout() {
-                    "timed out"
-                } else if error.is_connect() {
-                    "could not connect"
-                } else {
-                    "request failed"
-                };
-                return CallOutcome::Retry {
-                    status: None,
-                    reason: format!("{what}: {}", error.without_url()),
-                    retry_after: None,
-                };
-            }
+            Err(error) => return outgoing::unanswered("", error),
         };
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        match response.bytes().await {
-            Ok(bytes) => classify(status, retry_after, &bytes),
-            Err(error) => CallOutcome::Retry {
-                status: Some(status),
-                reason: format!("reading the answer failed: {}", error.without_url()),
-                retry_after,
-            },
+        match read_answer(response).await {
+            Ok(answer) => classify(answer.status, answer.retry_after, &answer.body),
+            Err(outcome) => outcome,
         }
     }
-}
-
-/// `Retry-After` in seconds or as an HTTP date, as a wait from now.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(text).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }
 
 /// Classifies an answer by status and body.

@@ -3,6 +3,7 @@ use mockito::Matcher;
 use serde_json::json;
 
 use super::*;
+use crate::outgoing::USER_AGENT;
 
 fn key() -> SecretString {
     "ashby-key-123".to_string().into()
@@ -160,51 +161,23 @@ async fn a_2xx_without_the_success_flag_is_not_taken_as_delivered() {
     assert!(matches!(outcome, CallOutcome::Retry { .. }), "{outcome:?}");
 }
 
-#[tokio::test]
-async fn a_timeout_and_a_refused_connection_are_retried() {
-    // A server that accepts the connection and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let _silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let slow = AshbyClient::new(Duration::from_millis(200)).unwrap();
-    let outcome = slow
-        .call(
-            &format!("http://{address}"),
-            "assessment.update",
-            &key(),
-            &json!({}),
-        )
-        .await;
-    assert!(
-        matches!(outcome, CallOutcome::Retry { status: None, ref reason, .. } if reason.starts_with("timed out")),
-        "{outcome:?}"
-    );
-
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let outcome = client()
-        .call(
-            &format!("http://{closed}"),
-            "assessment.update",
-            &key(),
-            &json!({}),
-        )
-        .await;
-    assert!(
-        matches!(outcome, CallOutcome::Retry { status: None, .. }),
-        "{outcome:?}"
-    );
-}
-
 #[test]
 fn reasons_never_contain_the_api_key() {
     let outcome = classify(401, None, br#"{"success": false}"#);
     assert!(!format!("{outcome:?}").contains("ashby-key-123"));
+}
+
+#[tokio::test]
+async fn an_oversize_answer_is_a_retry_however_it_begins() {
+    // Starts like a success: read whole, it would have been taken as delivered.
+    let padding = "x".repeat(200 * 1024);
+    let body = format!(r#"{{"success": true, "padding": "{padding}"}}"#);
+
+    let outcome = call_answering(200, &[], &body).await;
+
+    let CallOutcome::Retry { status, reason, .. } = outcome else {
+        panic!("expected a retry, got {outcome:?}");
+    };
+    assert_eq!(status, Some(200));
+    assert!(reason.contains("larger than 64 KiB"), "{reason}");
 }

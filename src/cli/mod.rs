@@ -52,7 +52,7 @@ pub enum Command {
     /// Manage tenants (customer organisations using Ashby) and their keys.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
-    /// Mint vendor API tokens.
+    /// Mint, list and revoke vendor API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// Inspect and replay deliveries to Ashby.
@@ -74,7 +74,7 @@ impl Cli {
             Command::Serve => serve::serve(settings).await,
             Command::Migrate => serve::migrate(settings).await,
             Command::Tenant(command) => tenant::run(command, settings).await,
-            Command::Token(command) => token::run(command, &settings),
+            Command::Token(command) => token::run(command, &settings).await,
             Command::Deliveries(command) => deliveries::run(command, &settings).await,
             Command::Demo => crate::demo::run(settings).await,
         }

@@ -7,11 +7,12 @@ use entity::delivery;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
-use crate::ashby::client::{AshbyClient, CallOutcome};
+use crate::ashby::client::AshbyClient;
 use crate::ashby::method::Method;
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::TenantId;
+use crate::outgoing::CallOutcome;
 use crate::settings::{Settings, SettingsError};
 use crate::store::tenants;
 

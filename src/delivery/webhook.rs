@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret as _, SecretBox};
 use sha2::Sha256;
 
-use crate::ashby::client::{CallOutcome, USER_AGENT, retry_after};
+use crate::outgoing::{self, CallOutcome, read_answer};
 
 /// Where webhooks go and the key they are signed with.
 pub struct WebhookTarget {
@@ -26,15 +26,10 @@ impl WebhookClient {
     /// # Errors
     /// The TLS backend cannot be initialised.
     pub fn new(target: WebhookTarget, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // A redirect would turn the POST into a bodiless GET whose 2xx proves nothing:
-            // a 3xx is an answer, and a refusal.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()?;
-        Ok(Self { http, target })
+        Ok(Self {
+            http: outgoing::http_client(timeout)?,
+            target,
+        })
     }
 
     /// Sends `body` as the webhook with id `id`. The vendor's 2xx is success; 408, 429
@@ -55,21 +50,21 @@ impl WebhookClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => {
-                return CallOutcome::Retry {
-                    status: None,
-                    reason: format!("webhook request failed: {}", error.without_url()),
-                    retry_after: None,
-                };
-            }
+            Err(error) => return outgoing::unanswered("webhook", error),
         };
-        let status = response.status().as_u16();
+        // The body means nothing to us, but it is read (bounded) all the same: a 2xx
+        // whose answer never ends has not been shown to be taken.
+        let answer = match read_answer(response).await {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
+        };
+        let status = answer.status;
         match status {
             200..=299 => CallOutcome::Delivered { status },
             408 | 429 | 500..=599 => CallOutcome::Retry {
                 status: Some(status),
                 reason: format!("webhook answered HTTP {status}"),
-                retry_after: retry_after(response.headers()),
+                retry_after: answer.retry_after,
             },
             _ => CallOutcome::Refused {
                 status: Some(status),
@@ -90,6 +85,10 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretBox;
+
     use super::*;
 
     #[test]
@@ -103,5 +102,31 @@ mod tests {
             r#"{"test": 2432232314}"#,
         );
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[tokio::test]
+    async fn an_oversize_answer_from_the_vendor_is_a_retry() {
+        let mut server = mockito::Server::new_async().await;
+        let _mock = server
+            .mock("POST", "/hooks")
+            .with_status(200)
+            .with_body("x".repeat(200 * 1024))
+            .create_async()
+            .await;
+        let client = WebhookClient::new(
+            WebhookTarget {
+                url: format!("{}/hooks", server.url()),
+                key: SecretBox::new(Box::new(b"0123456789abcdef".to_vec())),
+            },
+            Duration::from_secs(10),
+        )
+        .unwrap();
+
+        let outcome = client.send("msg_1", &serde_json::json!({"a": 1})).await;
+
+        assert!(
+            matches!(outcome, CallOutcome::Retry { status: Some(200), ref reason, .. } if reason.contains("larger than 64 KiB")),
+            "{outcome:?}"
+        );
     }
 }

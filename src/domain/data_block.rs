@@ -117,8 +117,7 @@ pub fn validate_list(path: &str, blocks: &[DataBlock]) -> Result<(), String> {
 
 /// An absolute http(s) URL with a host.
 pub fn is_http_url(text: &str) -> bool {
-    url::Url::parse(text)
-        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+    super::text::is_plain_http_url(text)
 }
 
 #[cfg(test)]

@@ -11,4 +11,5 @@ pub mod lifecycle;
 pub mod report;
 pub mod start_request;
 pub mod status;
+pub mod text;
 pub mod vendor_event;

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::ids::AssessmentTypeId;
+use super::text;
 
 /// Ashby's ids are short; a longer one is malformed (and too long to index).
 const MAX_ID_BYTES: usize = 255;
@@ -156,6 +157,13 @@ impl StartRequest {
             if id.len() > MAX_ID_BYTES {
                 return Err(StartRequestError::Invalid(InvalidStartRequest {
                     problems: vec![format!("{path} must be at most {MAX_ID_BYTES} bytes long")],
+                }));
+            }
+            // Ids are echoed to Ashby, the vendor and logs: a hidden character would make
+            // one id pass for another.
+            if let Some(rule) = text::id_problem(id) {
+                return Err(StartRequestError::Invalid(InvalidStartRequest {
+                    problems: vec![format!("{path} must {rule}")],
                 }));
             }
         }

@@ -6,6 +6,34 @@ use serde::{Deserialize, Serialize};
 use super::data_block::{self, DataBlock};
 use super::status::AssessmentStatus;
 
+/// The earliest time a vendor may report: 2000-01-01T00:00:00Z. Anything earlier is a
+/// zero or default value, not a real event (year 1 reached Ashby as a negative timestamp).
+pub const EARLIEST_EVENT_MS: i64 = 946_684_800_000;
+/// How far ahead of our clock a vendor's clock may be.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// Parses an RFC 3339 time the vendor reports (`occurred_at`, `completed_at`) into
+/// milliseconds, refusing times before 2000 or more than five minutes after `now_ms`.
+///
+/// # Errors
+/// A message naming `field` and saying what is wrong.
+pub fn parse_event_time(field: &str, text: &str, now_ms: i64) -> Result<i64, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| format!("{field} must be an RFC 3339 timestamp (got {text:?})"))?;
+    if at < EARLIEST_EVENT_MS {
+        return Err(format!(
+            "{field} must not be before 2000-01-01T00:00:00Z (got {text:?})"
+        ));
+    }
+    if at > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return Err(format!(
+            "{field} must not be more than 5 minutes in the future (got {text:?})"
+        ));
+    }
+    Ok(at)
+}
+
 /// The statuses a vendor may report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -84,15 +112,10 @@ impl TryFrom<VendorEventBody> for VendorEvent {
         }
         let metadata = body.metadata.unwrap_or_default();
         data_block::validate_list("metadata", &metadata)?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
         let occurred_at_ms = body
             .occurred_at
-            .map(|text| {
-                chrono::DateTime::parse_from_rfc3339(&text)
-                    .map(|t| t.timestamp_millis())
-                    .map_err(|_| {
-                        format!("occurred_at must be an RFC 3339 timestamp (got {text:?})")
-                    })
-            })
+            .map(|text| parse_event_time("occurred_at", &text, now_ms))
             .transpose()?;
         Ok(Self {
             status: body.status,
@@ -182,5 +205,31 @@ mod tests {
             parse(json!({"status": "in_progress", "occurred_at": "2026-01-02T03:04:05.678Z"}))
                 .unwrap();
         assert_eq!(event.occurred_at_ms, Some(1_767_323_045_678));
+    }
+
+    #[test]
+    fn event_times_are_bounded_by_2000_and_five_minutes_ahead() {
+        let now = 1_767_323_045_000;
+        assert_eq!(
+            parse_event_time("at", "2000-01-01T00:00:00Z", now),
+            Ok(EARLIEST_EVENT_MS)
+        );
+        assert_eq!(
+            parse_event_time("at", "2026-01-02T03:09:05Z", now),
+            Ok(now + MAX_CLOCK_AHEAD_MS)
+        );
+        for (text, expected) in [
+            ("1999-12-31T23:59:59.999Z", "before 2000"),
+            ("0001-01-01T00:00:00Z", "before 2000"),
+            ("0000-01-01T00:00:00Z", "at must"),
+            ("2026-01-02T03:09:05.001Z", "5 minutes in the future"),
+            ("9999-12-31T23:59:59Z", "5 minutes in the future"),
+        ] {
+            let error = parse_event_time("at", text, now).unwrap_err();
+            assert!(
+                error.starts_with("at must") && error.contains(expected),
+                "{text}: {error}"
+            );
+        }
     }
 }

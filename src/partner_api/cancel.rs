@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError, failure_envelope};
 use crate::domain::ids::AssessmentId;
+use crate::domain::text;
 use crate::service::{CancelOutcome, cancel_by_ashby};
 use crate::state::AppState;
 
@@ -18,6 +19,14 @@ pub async fn cancel(
     let id_text = assessment_id_field(&raw).map_err(|message| {
         PartnerError::invalid("invalid_request", message, caller.request_id.clone())
     })?;
+    // Ashby documents only HTTP 200 for cancel: a malformed id is `success: false`.
+    if let Some(rule) = text::id_problem(id_text) {
+        return Ok(HttpResponse::Ok().json(failure_envelope(
+            "invalid_request",
+            &format!("Invalid assessment.cancel request: assessment_id must {rule}"),
+            &caller.request_id,
+        )));
+    }
     let not_found = || {
         HttpResponse::Ok().json(failure_envelope(
             "assessment_not_found",

@@ -4,6 +4,7 @@ pub mod assessments;
 mod database;
 pub mod deliveries;
 pub mod tenants;
+pub mod vendor_tokens;
 
 pub use database::{DatabaseLocation, begin_write, connect, migrate, ping};
 

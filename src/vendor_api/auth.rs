@@ -1,6 +1,7 @@
 //! `Authorization: Bearer <token>` for every `/v1` route but candidate sessions.
 
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -8,21 +9,23 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::VendorError;
 use crate::state::AppState;
+use crate::store::vendor_tokens;
 use crate::tokens::TokenError;
 
-/// Proof that the caller holds a valid vendor API token.
+/// Proof that the caller holds a valid, unrevoked vendor API token.
 pub struct VendorCaller;
 
 impl FromRequest for VendorCaller {
     type Error = VendorError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
+async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(VendorError::unauthorized(
             "missing Authorization: Bearer <token> (mint one with `ashby-partner token create`)",
@@ -41,11 +44,26 @@ fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| VendorError::unauthorized("token verification unavailable"))?;
-    match state.tokens.verify_vendor_token(token) {
-        Ok(()) => Ok(VendorCaller),
-        Err(TokenError::Expired) => Err(VendorError::unauthorized(
-            "the token is expired: mint a new one",
-        )),
-        Err(_) => Err(VendorError::unauthorized("the token is invalid")),
+    let id = match state.tokens.verify_vendor_token(token) {
+        Ok(id) => id,
+        Err(TokenError::Expired) => {
+            return Err(VendorError::unauthorized(
+                "the token is expired: mint a new one",
+            ));
+        }
+        Err(_) => return Err(VendorError::unauthorized("the token is invalid")),
+    };
+    // Only a well-signed token reaches the database: one primary-key lookup. A token
+    // without an id (minted before tokens were recorded) cannot be revoked by itself;
+    // rotating `security.token_secret` ends it.
+    if let Some(id) = id
+        && vendor_tokens::is_revoked(&state.db, id)
+            .await
+            .map_err(|e| VendorError::unavailable(&e))?
+    {
+        return Err(VendorError::unauthorized(
+            "the token has been revoked: mint a new one",
+        ));
     }
+    Ok(VendorCaller)
 }

@@ -12,7 +12,8 @@ use crate::store::assessments;
 use crate::tokens::TokenError;
 
 /// What the vendor's test page needs about the candidate behind a link. No bearer: the
-/// link's token is the credential.
+/// link's token is the credential. Once the assessment is completed, cancelled or
+/// expired, the candidate's name and email are null.
 #[utoipa::path(get, path = "/v1/candidate-sessions/{token}", params(("token" = String, Path)),
     security(()),
     responses(
@@ -46,7 +47,14 @@ pub async fn resolve(
             "the assessment of this link no longer exists",
         )
     })?;
-    let candidate = row.start_part("candidate");
+    // A link outlives its assessment (it is a bearer credential until it expires, and
+    // may sit in an inbox or a browser history): once the assessment is over, the page
+    // needs only to say so, and the candidate's name and email stay private.
+    let candidate = if row.status.is_terminal() {
+        Value::Null
+    } else {
+        row.start_part("candidate")
+    };
     let text = |name: &str| {
         candidate
             .get(name)

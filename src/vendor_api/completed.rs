@@ -10,6 +10,7 @@ use super::openapi::{CompletedAccepted, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
+use crate::domain::vendor_event::parse_event_time;
 use crate::representation;
 use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 use crate::state::AppState;
@@ -64,18 +65,12 @@ pub async fn create(
             )));
         }
     };
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let completed_at_ms = body
         .completed_at
-        .map(|text| {
-            chrono::DateTime::parse_from_rfc3339(&text)
-                .map(|t| t.timestamp_millis())
-                .map_err(|_| {
-                    VendorError::invalid(format!(
-                        "completed_at must be an RFC 3339 timestamp (got {text:?})"
-                    ))
-                })
-        })
-        .transpose()?;
+        .map(|text| parse_event_time("completed_at", &text, now_ms))
+        .transpose()
+        .map_err(VendorError::invalid)?;
     let new = NewCompletedAssessment {
         tenant_id: TenantId(body.tenant_id),
         candidate_id: body.candidate_id,

@@ -340,7 +340,11 @@ async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
 
     let after = chrono::Utc::now();
     let created = run.json();
-    assert_eq!(created.as_object().unwrap().len(), 2, "{created}");
+    assert_eq!(created.as_object().unwrap().len(), 3, "{created}");
+    assert!(
+        created["id"].as_str().unwrap().parse::<Uuid>().is_ok(),
+        "{created}"
+    );
     let token = created["token"].as_str().unwrap();
     let response = app
         .client
@@ -397,6 +401,113 @@ async fn token_create_refuses_a_ttl_that_is_not_a_positive_duration() {
         assert_one_line_error(&run, ttl, "--ttl");
         assert!(run.stderr.contains(ttl), "{ttl}: {}", run.stderr);
     }
+}
+
+#[tokio::test]
+async fn token_create_refuses_a_ttl_beyond_the_maximum_lifetime_naming_it() {
+    let app = TestApp::spawn().await;
+
+    for ttl in ["367d", "100000000d"] {
+        let run = run_cli(&app, &["token", "create", "--ttl", ttl, "--json"], None).await;
+
+        assert_one_line_error(&run, ttl, "366d");
+    }
+    let run = run_cli(&app, &["token", "create", "--ttl", "366d", "--json"], None).await;
+    assert!(run.success, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn tokens_are_listed_without_the_token_and_a_revoked_one_is_refused() {
+    let app = TestApp::spawn().await;
+    let first = run_cli(
+        &app,
+        &[
+            "token", "create", "--ttl", "2h", "--label", "engine-a", "--json",
+        ],
+        None,
+    )
+    .await
+    .json();
+    let second = run_cli(&app, &["token", "create", "--json"], None)
+        .await
+        .json();
+    let (first_token, second_token) = (
+        first["token"].as_str().unwrap(),
+        second["token"].as_str().unwrap(),
+    );
+    assert_eq!(types_status(&app, first_token).await, 200);
+
+    let listed = run_cli(&app, &["token", "list", "--json"], None).await;
+
+    assert!(
+        !listed.stdout.contains(first_token),
+        "a token is shown again"
+    );
+    let rows = listed.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let row = rows.iter().find(|r| r["id"] == first["id"]).unwrap();
+    assert_eq!(row["label"], "engine-a");
+    assert_eq!(row["expires_at"], first["expires_at"]);
+    assert_eq!(row["revoked_at"], Value::Null);
+    utc(&row["created_at"]);
+
+    let revoked = run_cli(
+        &app,
+        &["token", "revoke", first["id"].as_str().unwrap(), "--json"],
+        None,
+    )
+    .await;
+
+    assert!(revoked.success, "{}", revoked.stderr);
+    assert_eq!(types_status(&app, first_token).await, 401);
+    assert_eq!(types_status(&app, second_token).await, 200, "only that one");
+    let rows = run_cli(&app, &["token", "list", "--json"], None)
+        .await
+        .json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == first["id"])
+        .unwrap()
+        .clone();
+    utc(&row["revoked_at"]);
+    let again = run_cli(
+        &app,
+        &["token", "revoke", first["id"].as_str().unwrap(), "--json"],
+        None,
+    )
+    .await;
+    assert!(
+        again.success,
+        "revoking twice is harmless: {}",
+        again.stderr
+    );
+
+    let unknown = Uuid::new_v4().to_string();
+    let run = run_cli(&app, &["token", "revoke", &unknown], None).await;
+    assert_one_line_error(&run, "unknown id", &unknown);
+    let run = run_cli(&app, &["token", "revoke", "nope"], None).await;
+    assert_one_line_error(&run, "malformed id", "nope");
+}
+
+#[tokio::test]
+async fn a_token_minted_before_tokens_were_recorded_keeps_working() {
+    let app = TestApp::spawn().await;
+    let secret = app.settings.security.token_secret.clone().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    // The claims of the first releases: no jti at all.
+    let claims =
+        json!({"sub": "vendor", "aud": "ashby-partner/vendor-api", "iat": now, "exp": now + 600});
+    let legacy = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.expose_secret().as_bytes()).unwrap(),
+    )
+    .unwrap();
+
+    assert_eq!(types_status(&app, &legacy).await, 200);
 }
 
 /// Starts an assessment of a tenant that has no Ashby key, posts a progress event and

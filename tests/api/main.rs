@@ -6,12 +6,14 @@ mod helpers;
 
 mod assessment_cancel;
 mod assessment_start;
+mod candidate_sessions;
 mod catalog;
 mod cli;
 mod crash;
 mod delivery;
 mod demo;
 mod health;
+mod input_rules;
 mod metrics;
 mod migrations;
 mod openapi;

@@ -60,3 +60,32 @@ async fn metrics_count_requests_by_route_and_status_and_deliveries_by_kind_and_s
     assert!((0.0..60.0).contains(&age), "{age}");
     assert!(!text.contains(&tenant.key), "no secrets in metrics");
 }
+
+#[tokio::test]
+async fn invented_methods_and_unknown_paths_do_not_grow_the_label_set() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        app.client
+            .request(method, app.url(&format!("/no-such-path-{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(!text.contains("INVENTED"), "{text}");
+    assert!(!text.contains("no-such-path"), "{text}");
+    let other =
+        r#"ashby_partner_http_requests_total{method="OTHER",route="unmatched",status="404"}"#;
+    assert_eq!(sample(&text, other), Some(5.0), "{text}");
+}

@@ -1,0 +1,143 @@
+//! Outbound HTTP shared by every destination (Ashby's API, the vendor's webhook
+//! endpoint): the client, the outcome of one call, `Retry-After`, and reading an answer
+//! with a size limit. What an answer *means* is each destination's business.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// Sent with every request: Ashby's edge rejects empty or default agents.
+pub const USER_AGENT: &str = concat!("ashby-partner/", env!("CARGO_PKG_VERSION"));
+
+/// The most of an answer we read. Ashby's envelopes and a webhook receiver's
+/// acknowledgement are a few hundred bytes; reading more would let one misbehaving (or
+/// hostile) endpoint take the process's memory, once per concurrent delivery.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// What became of one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The destination took it (for Ashby: HTTP 2xx and `"success": true`).
+    Delivered { status: u16 },
+    /// Worth another try later, not before `retry_after` when the destination said so.
+    Retry {
+        status: Option<u16>,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Refused for good: retrying the same request cannot succeed.
+    Refused { status: Option<u16>, reason: String },
+}
+
+/// The HTTP client every destination uses: our User-Agent, the delivery timeout for
+/// connecting and for the whole call, and no redirects — following one would replay the
+/// POST as a bodiless GET whose 2xx proves nothing, so a 3xx is an answer (a refusal).
+///
+/// # Errors
+/// The TLS backend cannot be initialised.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+}
+
+/// The outcome of a request that got no answer: always worth a retry. `what` names the
+/// destination in the reason ("webhook", or empty). The URL is left out of the reason:
+/// it can carry credentials.
+pub fn unanswered(what: &str, error: reqwest::Error) -> CallOutcome {
+    let failure = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let prefix = if what.is_empty() {
+        String::new()
+    } else {
+        format!("{what} ")
+    };
+    CallOutcome::Retry {
+        status: None,
+        reason: format!("{prefix}{failure}: {}", error.without_url()),
+        retry_after: None,
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date, as a wait from now.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// An answer's status, `Retry-After` and body, the body at most [`MAX_ANSWER_BYTES`].
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+/// Reads an answer's body, stopping as soon as it passes [`MAX_ANSWER_BYTES`] (an
+/// announced length over the limit stops it before reading anything).
+///
+/// # Errors
+/// The outcome to record instead: a retry, because an answer we could not read whole
+/// (too large, or cut off) does not tell us the request was taken.
+pub async fn read_answer(mut response: reqwest::Response) -> Result<Answer, CallOutcome> {
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
+    let retry = |reason: String| CallOutcome::Retry {
+        status: Some(status),
+        reason,
+        retry_after,
+    };
+    let too_large = || {
+        retry(format!(
+            "HTTP {status} with an answer larger than {} KiB: not read",
+            MAX_ANSWER_BYTES / 1024
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(error) => {
+                return Err(retry(format!(
+                    "reading the answer failed: {}",
+                    error.without_url()
+                )));
+            }
+        }
+    }
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+#[cfg(test)]
+#[path = "outgoing_tests.rs"]
+mod tests;
