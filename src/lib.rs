@@ -10,6 +10,7 @@ pub mod domain;
 pub mod health;
 pub mod metrics;
 pub mod partner_api;
+pub mod rate_limit;
 pub mod representation;
 pub mod secrets;
 pub mod service;

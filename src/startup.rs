@@ -16,6 +16,7 @@ use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::domain::catalog::Catalog;
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
+use crate::rate_limit::RateLimits;
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
@@ -111,6 +112,7 @@ impl Application {
             candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone())?,
             vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
         };
+        let limits = web::Data::new(RateLimits::new(&settings.limits));
         let state = web::Data::new(AppState {
             catalog: Catalog::new(&settings.assessment_types, &settings.custom_fields),
             tokens,
@@ -126,6 +128,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 // Only the vendor API reads query strings; keep its errors JSON too.
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {

@@ -9,7 +9,7 @@ mod vendor_event;
 
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
-pub use start::{StartOutcome, start_assessment};
+pub use start::{StartOutcome, check_additional_fields, start_assessment};
 pub use vendor_event::{EventOutcome, record_vendor_event};
 
 use crate::candidate_links::CandidateLinks;

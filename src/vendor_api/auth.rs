@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::VendorError;
+use crate::rate_limit::{RateLimits, token_key};
 use crate::startup::AppState;
 use crate::tokens::TokenError;
 
@@ -42,7 +43,15 @@ fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| VendorError::unauthorized("token verification unavailable"))?;
     match state.tokens.verify_vendor_token(token) {
-        Ok(()) => Ok(VendorCaller),
+        Ok(()) => {
+            if let Some(limits) = req.app_data::<web::Data<RateLimits>>() {
+                limits
+                    .vendor
+                    .check(&token_key(token))
+                    .map_err(VendorError::rate_limited)?;
+            }
+            Ok(VendorCaller)
+        }
         Err(TokenError::Expired) => Err(VendorError::unauthorized(
             "the token is expired: mint a new one",
         )),

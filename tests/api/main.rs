@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod health;
+mod limits;
 mod metrics;
 mod migrations;
 mod openapi;
