@@ -129,3 +129,72 @@ async fn assessments_stored(app: &TestApp) -> u64 {
         .await
         .unwrap()
 }
+
+/// Sends a request head promising `promised` body bytes, then trickles one byte every
+/// 20 ms (well under the 200 ms deadline the test sets), and returns the answer's text.
+/// Bounded: after 250 bytes (5 s) it gives up and returns what it has (nothing).
+async fn trickle(app: &TestApp, head: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"{\"a\": \"").await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    for _ in 0..250 {
+        // A write can fail once the server has answered and closed: then read the answer.
+        let _ = stream.write_all(b"x").await;
+        let pause = std::time::Duration::from_millis(20);
+        if let Ok(read) = tokio::time::timeout(pause, stream.read(&mut buffer)).await {
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn slow_body_deadline(settings: &mut ashby_partner::settings::Settings) {
+    settings.server.body_read_timeout_ms = 200;
+}
+
+#[tokio::test]
+async fn a_partner_body_that_trickles_in_gets_408_in_the_partner_envelope() {
+    let app = TestApp::spawn_with(slow_body_deadline).await;
+    let tenant = app.create_tenant("Acme").await;
+    use base64::Engine as _;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:", tenant.key));
+    let head = format!(
+        "POST /assessment.start HTTP/1.1\r\nHost: test\r\nAuthorization: Basic {credentials}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    );
+
+    let answer = trickle(&app, &head).await;
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    let body: Value = serde_json::from_str(&answer[answer.find("\r\n\r\n").unwrap() + 4..])
+        .unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    assert_eq!(body["errors"], json!(["request_timeout"]), "{body}");
+    assert_eq!(body["success"], false, "{body}");
+}
+
+#[tokio::test]
+async fn a_vendor_body_that_trickles_in_gets_408_in_the_vendor_envelope() {
+    let app = TestApp::spawn_with(slow_body_deadline).await;
+    let head = format!(
+        "POST /v1/completed-assessments HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+        app.vendor_token()
+    );
+
+    let answer = trickle(&app, &head).await;
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    let body: Value = serde_json::from_str(&answer[answer.find("\r\n\r\n").unwrap() + 4..])
+        .unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    assert_eq!(body["error"]["code"], "request_timeout", "{body}");
+}
