@@ -45,9 +45,11 @@ impl RateLimits {
     }
 }
 
+type Buckets<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
 /// A keyed limiter; `None` inside when the rate is 0 (off).
 pub struct Limiter<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
-    buckets: Option<RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<C::Instant>>>,
+    buckets: Option<Buckets<K, C>>,
     clock: C,
     checks: AtomicU64,
 }
