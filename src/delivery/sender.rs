@@ -10,11 +10,11 @@ use secrecy::SecretString;
 use crate::ashby::client::{AshbyClient, CallOutcome};
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{AssessmentId, TenantId};
 use crate::settings::{Settings, SettingsError};
-use crate::store::tenants;
+use crate::store::{assessments, tenants};
 
-use super::webhook::{WebhookClient, WebhookTarget};
+use super::webhook::{WebhookClient, WebhookTarget, rendered_body};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
@@ -115,7 +115,23 @@ impl Sender {
                     key,
                 })
             }
-            DeliveryKind::VendorWebhook if self.webhooks.is_some() => Ok(Prepared::Webhook),
+            DeliveryKind::VendorWebhook if self.webhooks.is_some() => {
+                // The outbox row leaves the start request out: it is read back here.
+                match assessments::find_any(&self.db, AssessmentId(delivery.assessment_id)).await {
+                    Ok(Some(assessment)) => Ok(Prepared::Webhook {
+                        body: rendered_body(&delivery.payload, &assessment.start_request),
+                    }),
+                    Ok(None) => Err(refused(format!(
+                        "assessment {} no longer exists (its data was deleted)",
+                        delivery.assessment_id
+                    ))),
+                    Err(error) => Err(CallOutcome::Retry {
+                        status: None,
+                        reason: format!("database: {error}"),
+                        retry_after: None,
+                    }),
+                }
+            }
             DeliveryKind::VendorWebhook => {
                 Err(refused("vendor.webhook_url is no longer set".into()))
             }
@@ -138,12 +154,10 @@ impl Sender {
                     .call(base_url, method, key, &delivery.payload)
                     .await
             }
-            (Prepared::Webhook, Some(client)) => {
-                client
-                    .send(&delivery.id.to_string(), &delivery.payload)
-                    .await
+            (Prepared::Webhook { body }, Some(client)) => {
+                client.send(&delivery.id.to_string(), body).await
             }
-            (Prepared::Webhook, None) => CallOutcome::Refused {
+            (Prepared::Webhook { .. }, None) => CallOutcome::Refused {
                 status: None,
                 reason: "vendor.webhook_url is no longer set".into(),
             },
@@ -158,5 +172,6 @@ pub enum Prepared {
         method: &'static str,
         key: SecretString,
     },
-    Webhook,
+    /// The body rendered from the outbox row and the assessment.
+    Webhook { body: serde_json::Value },
 }

@@ -5,9 +5,12 @@ use uuid::Uuid;
 
 use super::openapi::{DeliveryList, ErrorBody};
 use super::{VendorCaller, VendorError};
+use crate::delivery::webhook::rendered_body;
+use crate::domain::delivery::DeliveryKind;
+use crate::domain::ids::AssessmentId;
 use crate::representation::{self, Delivery};
 use crate::startup::AppState;
-use crate::store::{self, deliveries};
+use crate::store::{self, assessments, deliveries};
 
 /// What was sent (or is to be sent) about an assessment, in order.
 #[utoipa::path(get, path = "/v1/assessments/{id}/deliveries", params(("id" = Uuid, Path)), responses(
@@ -25,8 +28,29 @@ pub async fn for_assessment(
     let rows = deliveries::for_assessment(&state.db, id)
         .await
         .map_err(|e| VendorError::unavailable(&e))?;
-    let data = rows.iter().map(representation::delivery).collect();
+    let assessment = assessments::find_any(&state.db, AssessmentId(id))
+        .await
+        .map_err(|e| VendorError::unavailable(&e))?;
+    let data = rows
+        .iter()
+        .map(|row| with_sent_payload(row, assessment.as_ref()))
+        .collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data }))
+}
+
+/// A delivery with `payload` as sent: a vendor webhook's outbox row leaves out the start
+/// request, which the assessment row holds.
+fn with_sent_payload(
+    row: &entity::delivery::Model,
+    assessment: Option<&entity::assessment::Model>,
+) -> Delivery {
+    let mut delivery = representation::delivery(row);
+    if row.kind == DeliveryKind::VendorWebhook.as_str()
+        && let Some(assessment) = assessment
+    {
+        delivery.payload = rendered_body(&row.payload, &assessment.start_request);
+    }
+    delivery
 }
 
 /// A dead delivery goes back in line, with a fresh attempt budget.
@@ -61,5 +85,8 @@ pub async fn retry(
         ));
     }
     state.waker.wake();
-    Ok(HttpResponse::Ok().json(representation::delivery(&row)))
+    let assessment = assessments::find_any(&state.db, AssessmentId(row.assessment_id))
+        .await
+        .map_err(|e| VendorError::unavailable(&e))?;
+    Ok(HttpResponse::Ok().json(with_sent_payload(&row, assessment.as_ref())))
 }

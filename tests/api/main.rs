@@ -17,6 +17,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod partner_auth;
+mod stored_once;
 mod vendor_auth;
 mod vendor_events;
 mod vendor_feed;
