@@ -104,6 +104,7 @@ pub struct LimitsSettings {
     pub vendor_requests_per_second: u32,
     pub vendor_burst: u32,
     pub max_additional_fields_bytes: usize,
+    pub feed_page_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -350,6 +351,9 @@ impl LimitsSettings {
             return Err(invalid(
                 "limits.max_additional_fields_bytes must be greater than 0",
             ));
+        }
+        if self.feed_page_max_bytes == 0 {
+            return Err(invalid("limits.feed_page_max_bytes must be greater than 0"));
         }
         Ok(())
     }

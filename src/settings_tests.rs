@@ -217,6 +217,10 @@ fn invalid_values_are_rejected_with_their_key() {
         ),
         ("[limits]\nvendor_burst = 0\n", "limits.vendor_burst"),
         (
+            "[limits]\nfeed_page_max_bytes = 0\n",
+            "limits.feed_page_max_bytes",
+        ),
+        (
             "[limits]\nmax_additional_fields_bytes = 0\n",
             "limits.max_additional_fields_bytes",
         ),

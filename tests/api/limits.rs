@@ -198,3 +198,48 @@ async fn a_vendor_body_that_trickles_in_gets_408_in_the_vendor_envelope() {
         .unwrap_or_else(|e| panic!("{e}: {answer:?}"));
     assert_eq!(body["error"]["code"], "request_timeout", "{body}");
 }
+
+#[tokio::test]
+async fn a_feed_page_stops_at_its_byte_budget_and_paging_still_yields_every_assessment() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.feed_page_max_bytes = 5_000;
+    })
+    .await;
+    let tenant = app.create_tenant("Acme").await;
+    let mut started = Vec::new();
+    for n in 0..4 {
+        let mut body = start_body(&format!("app-feed-{n}"));
+        body["additional_fields"] = json!({ "notes": "x".repeat(2_000) });
+        started.push(app.start_assessment(&tenant, &body).await);
+    }
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/assessments?limit=200&cursor={cursor}"),
+            None => "/v1/assessments?limit=200".to_string(),
+        };
+        let response = app.vendor_get(&path).await;
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let page: Value = serde_json::from_str(&text).unwrap();
+        let rows = page["data"].as_array().unwrap();
+        if rows.is_empty() {
+            break;
+        }
+        assert!(
+            rows.len() == 1 || text.len() <= 5_000,
+            "{} rows in {} bytes",
+            rows.len(),
+            text.len()
+        );
+        seen.extend(
+            rows.iter()
+                .map(|row| row["id"].as_str().unwrap().to_owned()),
+        );
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+
+    assert_eq!(seen, started);
+}
