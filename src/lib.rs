@@ -11,6 +11,7 @@ pub mod health;
 pub mod metrics;
 pub mod outgoing;
 pub mod partner_api;
+pub mod rate_limit;
 pub mod representation;
 pub mod secrets;
 pub mod service;

@@ -39,6 +39,7 @@ pub struct Settings {
     pub ashby: AshbySettings,
     pub delivery: DeliverySettings,
     pub vendor: VendorSettings,
+    pub limits: LimitsSettings,
     #[serde(default)]
     pub assessment_types: Vec<AssessmentTypeSettings>,
     #[serde(default)]
@@ -51,6 +52,8 @@ pub struct ServerSettings {
     pub bind: String,
     pub public_url: String,
     pub max_body_bytes: usize,
+    /// How long a client may take to send its whole request body; then 408.
+    pub body_read_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +96,18 @@ pub struct VendorSettings {
     pub candidate_url_template: String,
     pub candidate_link_ttl: String,
     pub feed_delay_ms: u64,
+}
+
+/// Per-caller request rates (0 = off) and size caps on what is stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    pub partner_requests_per_second: u32,
+    pub partner_burst: u32,
+    pub vendor_requests_per_second: u32,
+    pub vendor_burst: u32,
+    pub max_additional_fields_bytes: usize,
+    pub feed_page_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +241,12 @@ impl Settings {
         if self.server.max_body_bytes == 0 {
             return Err(invalid("server.max_body_bytes must be greater than 0"));
         }
+        if self.server.body_read_timeout_ms == 0 {
+            return Err(invalid(
+                "server.body_read_timeout_ms must be greater than 0",
+            ));
+        }
+        self.limits.validate()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections must be greater than 0"));
         }
@@ -282,6 +303,36 @@ impl ServerSettings {
                 self.bind
             ))
         })
+    }
+}
+
+impl LimitsSettings {
+    /// # Errors
+    /// A burst of 0 for a rate that is on, or a zero size cap.
+    fn validate(&self) -> Result<(), SettingsError> {
+        for (api, rate, burst) in [
+            (
+                "partner",
+                self.partner_requests_per_second,
+                self.partner_burst,
+            ),
+            ("vendor", self.vendor_requests_per_second, self.vendor_burst),
+        ] {
+            if rate > 0 && burst == 0 {
+                return Err(invalid(format!(
+                    "limits.{api}_burst must be greater than 0 when limits.{api}_requests_per_second is set"
+                )));
+            }
+        }
+        if self.max_additional_fields_bytes == 0 {
+            return Err(invalid(
+                "limits.max_additional_fields_bytes must be greater than 0",
+            ));
+        }
+        if self.feed_page_max_bytes == 0 {
+            return Err(invalid("limits.feed_page_max_bytes must be greater than 0"));
+        }
+        Ok(())
     }
 }
 

@@ -208,6 +208,27 @@ fn invalid_values_are_rejected_with_their_key() {
         ("[server]\npublic_url = \"ftp://x\"\n", "server.public_url"),
         ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
         (
+            "[server]\nbody_read_timeout_ms = 0\n",
+            "server.body_read_timeout_ms",
+        ),
+        (
+            "[limits]\npartner_requests_per_second = 5\npartner_burst = 0\n",
+            "limits.partner_burst",
+        ),
+        ("[limits]\nvendor_burst = 0\n", "limits.vendor_burst"),
+        (
+            "[limits]\nfeed_page_max_bytes = 0\n",
+            "limits.feed_page_max_bytes",
+        ),
+        (
+            "[limits]\nmax_additional_fields_bytes = 0\n",
+            "limits.max_additional_fields_bytes",
+        ),
+        (
+            "[limits]\npartner_requests_per_second = -1\n",
+            "partner_requests_per_second",
+        ),
+        (
             "[delivery]\ninitial_backoff_ms = 10\nmax_backoff_ms = 5\n",
             "delivery.initial_backoff_ms",
         ),

@@ -15,6 +15,7 @@ use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
+use crate::rate_limit::RateLimits;
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
@@ -98,6 +99,7 @@ impl Application {
             vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
             waker: waker.clone(),
         };
+        let limits = web::Data::new(RateLimits::new(&settings.limits));
         let state = web::Data::new(AppState {
             catalog: settings.catalog(),
             tokens,
@@ -112,6 +114,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 // Only the vendor API reads query strings; keep its errors JSON too.
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {

@@ -8,7 +8,9 @@ use super::output::print;
 use crate::delivery::DeliveryWaker;
 use crate::domain::delivery::DeliveryStatus;
 use crate::representation;
-use crate::service::{RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery};
+use crate::service::{
+    RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+};
 use crate::settings::Settings;
 use crate::store::deliveries;
 
@@ -51,6 +53,7 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
                 .map(|t| parse_uuid("tenant", t))
                 .transpose()?;
             let rows = deliveries::list(&db, status, tenant, limit).await?;
+            let rows = with_sent_payloads(&db, rows).await?;
             let data: Vec<Value> = rows
                 .iter()
                 .map(|row| serde_json::to_value(representation::delivery(row)))

@@ -11,12 +11,12 @@ use crate::ashby::client::AshbyClient;
 use crate::ashby::method::Method;
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{AssessmentId, TenantId};
 use crate::outgoing::CallOutcome;
 use crate::settings::{Settings, SettingsError};
-use crate::store::tenants;
+use crate::store::{assessments, tenants};
 
-use super::webhook::{WebhookClient, WebhookTarget};
+use super::webhook::{WebhookClient, WebhookTarget, rendered_body};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
@@ -118,7 +118,21 @@ impl Sender {
                 })
             }
         } else if self.webhooks.is_some() {
-            Ok(Prepared::Webhook)
+            // The outbox row leaves the start request out: it is read back here.
+            match assessments::find_any(&self.db, AssessmentId(delivery.assessment_id)).await {
+                Ok(Some(assessment)) => Ok(Prepared::Webhook {
+                    body: rendered_body(&delivery.payload, &assessment.start_request),
+                }),
+                Ok(None) => Err(refused(format!(
+                    "assessment {} no longer exists (its data was deleted)",
+                    delivery.assessment_id
+                ))),
+                Err(error) => Err(CallOutcome::Retry {
+                    status: None,
+                    reason: format!("database: {error}"),
+                    retry_after: None,
+                }),
+            }
         } else {
             Err(refused("vendor.webhook_url is no longer set".into()))
         }
@@ -140,12 +154,10 @@ impl Sender {
                     .call(base_url, method.path(), key, &delivery.payload)
                     .await
             }
-            (Prepared::Webhook, Some(client)) => {
-                client
-                    .send(&delivery.id.to_string(), &delivery.payload)
-                    .await
+            (Prepared::Webhook { body }, Some(client)) => {
+                client.send(&delivery.id.to_string(), body).await
             }
-            (Prepared::Webhook, None) => CallOutcome::Refused {
+            (Prepared::Webhook { .. }, None) => CallOutcome::Refused {
                 status: None,
                 reason: "vendor.webhook_url is no longer set".into(),
             },
@@ -160,5 +172,6 @@ pub enum Prepared {
         method: Method,
         key: SecretString,
     },
-    Webhook,
+    /// The body rendered from the outbox row and the assessment.
+    Webhook { body: serde_json::Value },
 }

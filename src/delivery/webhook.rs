@@ -74,6 +74,52 @@ impl WebhookClient {
     }
 }
 
+/// The parts of a webhook's `data` (an Assessment, CONTRACT §5) that are the start request
+/// itself. The assessment row holds them already, and they are by far the largest part
+/// (up to `server.max_body_bytes`): the outbox row leaves them out, and they are put back
+/// when the body is rendered. They never change after the start, so the rendered body is
+/// the one of the moment the event happened.
+const REQUEST_PARTS: [&str; 4] = ["candidate", "application", "job", "additional_fields"];
+
+/// What the outbox keeps of a webhook body: everything but the start request's parts —
+/// the type, the timestamp, and the assessment's status, history, result and links as of
+/// the event.
+pub fn stored_body(mut body: serde_json::Value) -> serde_json::Value {
+    if let Some(data) = body
+        .get_mut("data")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for part in REQUEST_PARTS {
+            data.remove(part);
+        }
+    }
+    body
+}
+
+/// The body as sent (and as the API shows it): the stored body with the start request's
+/// parts taken from the assessment's `start_request`, as the Assessment representation
+/// takes them. A body stored whole (by an earlier version) is already complete.
+pub fn rendered_body(
+    stored: &serde_json::Value,
+    start_request: &serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::Value;
+    let mut body = stored.clone();
+    if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut)
+        && !data.contains_key("candidate")
+    {
+        for part in REQUEST_PARTS {
+            let value = match start_request.get(part) {
+                Some(value) => value.clone(),
+                None if part == "additional_fields" => Value::Object(serde_json::Map::new()),
+                None => Value::Null,
+            };
+            data.insert(part.to_owned(), value);
+        }
+    }
+    body
+}
+
 /// `v1,<base64 of HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
     // HMAC accepts keys of any length; this cannot fail.
@@ -90,6 +136,37 @@ mod tests {
     use secrecy::SecretBox;
 
     use super::*;
+
+    #[test]
+    fn a_stored_body_leaves_out_the_request_and_rendering_puts_it_back() {
+        let request = serde_json::json!({
+            "candidate": {"email": "a@example.com"},
+            "application": {"ashby_id": "app"},
+            "job": {"ashby_id": "job"},
+            "additional_fields": {"notes": "n"},
+            "interviewStageId": "not part of the Assessment"
+        });
+        let full = serde_json::json!({
+            "type": "assessment.started",
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "data": {
+                "id": "x", "status": "started", "history": [],
+                "candidate": request["candidate"], "application": request["application"],
+                "job": request["job"], "additional_fields": request["additional_fields"]
+            }
+        });
+        let stored = stored_body(full.clone());
+        assert_eq!(stored["data"].as_object().unwrap().len(), 3, "{stored}");
+        assert_eq!(rendered_body(&stored, &request), full);
+        assert_eq!(
+            rendered_body(&full, &serde_json::json!({})),
+            full,
+            "old rows"
+        );
+        let bare = rendered_body(&stored, &serde_json::json!({}));
+        assert_eq!(bare["data"]["additional_fields"], serde_json::json!({}));
+        assert_eq!(bare["data"]["candidate"], serde_json::Value::Null);
+    }
 
     #[test]
     fn signatures_match_the_standard_webhooks_reference_vector() {

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::PartnerError;
 use crate::crypto::hash_partner_key;
 use crate::domain::ids::TenantId;
+use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::tenants;
 
@@ -42,15 +43,25 @@ impl FromRequest for AshbyCaller {
         let request_id = PartnerError::request_id_of(req);
         let key = basic_credential(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let limits = req.app_data::<web::Data<RateLimits>>().cloned();
         Box::pin(async move {
             let (Some(key), Some(state)) = (key, state) else {
                 return Err(PartnerError::unauthorized(request_id));
             };
             match tenants::find_by_key_hash(&state.db, &hash_partner_key(&key)).await {
-                Ok(Some(tenant)) => Ok(AshbyCaller {
-                    tenant_id: TenantId(tenant.id),
-                    request_id,
-                }),
+                Ok(Some(tenant)) => {
+                    // Counted after authentication, so an unknown key spends no tenant's budget.
+                    if let Some(limits) = limits {
+                        limits
+                            .partner
+                            .check(&tenant.id)
+                            .map_err(|wait| PartnerError::rate_limited(wait, request_id.clone()))?;
+                    }
+                    Ok(AshbyCaller {
+                        tenant_id: TenantId(tenant.id),
+                        request_id,
+                    })
+                }
                 Ok(None) => Err(PartnerError::unauthorized(request_id)),
                 Err(error) => Err(PartnerError::unavailable(&error, request_id)),
             }

@@ -1,8 +1,10 @@
 //! The JSON body of a partner call, read with our own errors: 413 over
-//! `server.max_body_bytes`, 400 when it is not JSON — always in the partner envelope.
+//! `server.max_body_bytes`, 408 when it takes longer than `server.body_read_timeout_ms`,
+//! 400 when it is not JSON — always in the partner envelope.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -14,6 +16,9 @@ use serde_json::Value;
 use super::PartnerError;
 use crate::domain::json_text;
 use crate::state::AppState;
+
+/// Used only when the application state is missing (never in the server).
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The parsed body; `None` when the body is empty.
 pub struct AshbyJson(pub Option<Value>);
@@ -41,9 +46,13 @@ impl FromRequest for AshbyJson {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let request_id = PartnerError::request_id_of(req);
-        let limit = req
+        let settings = req
             .app_data::<web::Data<AppState>>()
-            .map_or(usize::MAX, |state| state.settings.server.max_body_bytes);
+            .map(|state| &state.settings.server);
+        let limit = settings.map_or(usize::MAX, |server| server.max_body_bytes);
+        let deadline = settings.map_or(DEFAULT_DEADLINE, |server| {
+            Duration::from_millis(server.body_read_timeout_ms)
+        });
         let too_large = move |request_id: String| {
             PartnerError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -54,8 +63,18 @@ impl FromRequest for AshbyJson {
         };
         let bytes = Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes
+            // A client trickling its body would hold a connection (and a worker's
+            // attention) for as long as it likes: it gets `server.body_read_timeout_ms`.
+            let bytes = tokio::time::timeout(deadline, bytes)
                 .await
+                .map_err(|_| {
+                    PartnerError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        "The request body did not arrive in time.",
+                        request_id.clone(),
+                    )
+                })?
                 .map_err(|error| match error.as_error::<PayloadError>() {
                     Some(PayloadError::Overflow) => too_large(request_id.clone()),
                     _ => PartnerError::new(

@@ -14,6 +14,8 @@ pub struct PartnerError {
     code: &'static str,
     message: String,
     request_id: String,
+    /// Seconds for `Retry-After`, on a 429.
+    retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for PartnerError {
@@ -40,7 +42,21 @@ impl PartnerError {
             code,
             message: message.into(),
             request_id,
+            retry_after: None,
         }
+    }
+
+    /// 429: this tenant sends more than `[limits]` allows; retry after `wait`.
+    pub fn rate_limited(wait: std::time::Duration, request_id: String) -> Self {
+        let seconds = crate::rate_limit::retry_after_seconds(wait);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests for this organisation; retry in {seconds} s."),
+            request_id,
+        );
+        error.retry_after = Some(seconds);
+        error
     }
 
     /// The id tracing-actix-web gave this request, for `errorInfo.requestId`.
@@ -99,6 +115,9 @@ impl ResponseError for PartnerError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"ashby-partner\""),
             ));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(failure_envelope(self.code, &self.message, &self.request_id))
     }

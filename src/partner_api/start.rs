@@ -8,7 +8,7 @@ use super::{AshbyCaller, PartnerError};
 use crate::ashby::updates;
 use crate::domain::report::StatusReport;
 use crate::domain::start_request::{StartRequest, StartRequestError};
-use crate::service::start_assessment;
+use crate::service::{check_additional_fields, start_assessment};
 use crate::state::AppState;
 
 pub async fn start(
@@ -30,6 +30,9 @@ pub async fn start(
                 caller.request_id.clone(),
             ),
         },
+    )?;
+    check_additional_fields(&request, state.settings.limits.max_additional_fields_bytes).map_err(
+        |message| PartnerError::invalid("invalid_request", message, caller.request_id.clone()),
     )?;
     let outcome = start_assessment(&state.db, &state.outbound, caller.tenant_id, &request)
         .await

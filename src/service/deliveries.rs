@@ -1,8 +1,15 @@
-//! Operating the outbox: putting dead deliveries back in line.
+//! Operating the outbox: showing deliveries as sent, putting dead ones back in line.
+
+use std::collections::HashMap;
 
 use entity::delivery;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
+
+use crate::delivery::webhook::rendered_body;
+use crate::domain::delivery::DeliveryKind;
+use crate::domain::ids::AssessmentId;
+use crate::store::assessments;
 
 use crate::delivery::DeliveryWaker;
 use crate::store::{self, deliveries};
@@ -10,7 +17,7 @@ use crate::store::{self, deliveries};
 /// What retrying one delivery did.
 #[derive(Debug)]
 pub enum RetryOutcome {
-    /// Back in line, with a fresh attempt budget.
+    /// Back in line, with a fresh attempt budget (its payload as sent).
     Requeued(delivery::Model),
     /// Only a dead delivery can be retried; this one is not.
     NotDead(delivery::Model),
@@ -34,7 +41,13 @@ pub async fn retry_dead_delivery(
     }
     Ok(match deliveries::find(db, id).await? {
         None => RetryOutcome::NotFound,
-        Some(row) if requeued > 0 => RetryOutcome::Requeued(row),
+        Some(row) if requeued > 0 => {
+            let mut rows = with_sent_payloads(db, vec![row]).await?;
+            match rows.pop() {
+                Some(row) => RetryOutcome::Requeued(row),
+                None => RetryOutcome::NotFound,
+            }
+        }
         Some(row) => RetryOutcome::NotDead(row),
     })
 }
@@ -52,4 +65,33 @@ pub async fn retry_all_dead_deliveries(
         waker.wake();
     }
     Ok(requeued)
+}
+
+/// The deliveries with `payload` as it is (or was) sent. A vendor webhook's outbox row
+/// leaves out the start request, which its assessment already holds: it is put back here,
+/// as the sender does. (When the assessment is gone, the stored part is all there is.)
+///
+/// # Errors
+/// Database errors.
+pub async fn with_sent_payloads(
+    db: &DatabaseConnection,
+    mut rows: Vec<delivery::Model>,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    let mut start_requests: HashMap<Uuid, Option<serde_json::Value>> = HashMap::new();
+    for row in &mut rows {
+        if row.kind != DeliveryKind::VendorWebhook.as_str() {
+            continue;
+        }
+        let start_request = match start_requests.entry(row.assessment_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => {
+                let found = assessments::find_any(db, AssessmentId(row.assessment_id)).await?;
+                new.insert(found.map(|a| a.start_request))
+            }
+        };
+        if let Some(start_request) = start_request {
+            row.payload = rendered_body(&row.payload, start_request);
+        }
+    }
+    Ok(rows)
 }

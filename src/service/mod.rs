@@ -13,8 +13,10 @@ mod vendor_event;
 
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
-pub use deliveries::{RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery};
-pub use start::{StartOutcome, start_assessment};
+pub use deliveries::{
+    RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+};
+pub use start::{StartOutcome, check_additional_fields, start_assessment};
 pub use tenants::{NewTenant, Onboarded, TenantError, onboard_tenant, set_ashby_key};
 pub use vendor_event::{EventOutcome, record_vendor_event};
 

@@ -17,6 +17,24 @@ pub struct StartOutcome {
     pub created: bool,
 }
 
+/// Refuses `additional_fields` whose JSON is over `max_bytes` (`limits.max_additional_fields_bytes`):
+/// they are stored with the assessment and served to the vendor on every read.
+///
+/// # Errors
+/// A message naming the field and the limit.
+pub fn check_additional_fields(request: &StartRequest, max_bytes: usize) -> Result<(), String> {
+    let Some(fields) = request.raw.get("additional_fields") else {
+        return Ok(());
+    };
+    let size = serde_json::to_vec(fields).map_or(usize::MAX, |bytes| bytes.len());
+    if size > max_bytes {
+        return Err(format!(
+            "additional_fields is {size} bytes of JSON; at most {max_bytes} are accepted."
+        ));
+    }
+    Ok(())
+}
+
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
 const MAX_ATTEMPTS: usize = 3;
 

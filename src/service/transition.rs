@@ -4,6 +4,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::ashby::updates;
+use crate::delivery::webhook;
 use crate::domain::assessment::Assessment;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::lifecycle::{self, Decision, Emission, Event, Refusal, WebhookEvent};
@@ -109,16 +110,18 @@ pub async fn enqueue(
     Ok(true)
 }
 
-/// `{"type", "timestamp", "data": Assessment}` — the assessment as of the event.
+/// `{"type", "timestamp", "data": Assessment}` — the assessment as of the event, stored
+/// without the start request's parts (the assessment row holds them; the sender puts them
+/// back, see [`webhook::rendered_body`]).
 fn webhook_body(
     outbound: &Outbound,
     assessment: &Assessment,
     event: WebhookEvent,
     now_ms: i64,
 ) -> Result<serde_json::Value, DbErr> {
-    Ok(serde_json::json!({
+    Ok(webhook::stored_body(serde_json::json!({
         "type": event.as_str(),
         "timestamp": rfc3339(now_ms),
         "data": json_column(&crate::representation::assessment(assessment, &outbound.candidate_links))?,
-    }))
+    })))
 }

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::VendorError;
+use crate::rate_limit::{RateLimits, token_key};
 use crate::state::AppState;
 use crate::store::vendor_tokens;
 use crate::tokens::TokenError;
@@ -57,13 +58,17 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     // without an id (minted before tokens were recorded) cannot be revoked by itself;
     // rotating `security.token_secret` ends it.
     if let Some(id) = id
-        && vendor_tokens::is_revoked(&state.db, id)
-            .await
-            .map_err(|e| VendorError::unavailable(&e))?
+        && vendor_tokens::is_revoked(&state.db, id).await?
     {
         return Err(VendorError::unauthorized(
             "the token has been revoked: mint a new one",
         ));
+    }
+    if let Some(limits) = req.app_data::<web::Data<RateLimits>>() {
+        limits
+            .vendor
+            .check(&token_key(token))
+            .map_err(VendorError::rate_limited)?;
     }
     Ok(VendorCaller)
 }

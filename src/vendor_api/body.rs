@@ -1,18 +1,24 @@
-//! A typed JSON body with vendor-API errors: 413 over `server.max_body_bytes`, 400 when
+//! A typed JSON body with vendor-API errors: 413 over `server.max_body_bytes`, 408 past
+//! `server.body_read_timeout_ms`, 400 when
 //! it is not JSON, 422 naming the field when it does not fit the type.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
-use actix_web::web::Bytes;
+use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::VendorError;
 use crate::domain::json_text;
+use crate::state::AppState;
+
+/// Used only when the application state is missing (never in the server).
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
 pub struct VendorJson<T>(pub T);
 
@@ -21,10 +27,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for VendorJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let deadline = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(DEFAULT_DEADLINE, |state| {
+                Duration::from_millis(state.settings.server.body_read_timeout_ms)
+            });
         let bytes = Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes
+            // A client trickling its body would hold a connection for as long as it likes.
+            let bytes = tokio::time::timeout(deadline, bytes)
                 .await
+                .map_err(|_| {
+                    VendorError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        "the request body did not arrive within server.body_read_timeout_ms",
+                    )
+                })?
                 .map_err(|error| match error.as_error::<PayloadError>() {
                     Some(PayloadError::Overflow) => VendorError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,

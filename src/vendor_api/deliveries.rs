@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::openapi::{DeliveryList, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::representation::{self, Delivery};
-use crate::service::{RetryOutcome, retry_dead_delivery};
+use crate::service::{RetryOutcome, retry_dead_delivery, with_sent_payloads};
 use crate::state::AppState;
 use crate::store::deliveries;
 
@@ -24,6 +24,7 @@ pub async fn for_assessment(
         .parse()
         .map_err(|_| VendorError::not_found("assessment", &path))?;
     let rows = deliveries::for_assessment(&state.db, id).await?;
+    let rows = with_sent_payloads(&state.db, rows).await?;
     let data = rows.iter().map(representation::delivery).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data }))
 }

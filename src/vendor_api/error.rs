@@ -10,6 +10,8 @@ pub struct VendorError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for `Retry-After`, on a 429.
+    retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for VendorError {
@@ -30,7 +32,20 @@ impl VendorError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429: this token sends more than `[limits]` allows; retry after `wait`.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let seconds = crate::rate_limit::retry_after_seconds(wait);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests with this token; retry in {seconds} s"),
+        );
+        error.retry_after = Some(seconds);
+        error
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -73,6 +88,9 @@ impl ResponseError for VendorError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(json!({ "error": { "code": self.code, "message": self.message } }))
     }

@@ -1,6 +1,7 @@
 //! `GET /v1/assessments`: every assessment by last update, oldest first, in pages. Polling
 //! with the last non-null `next_cursor` yields what changed since; an empty page means
-//! caught up. Changes younger than `vendor.feed_delay_ms` are not served yet.
+//! caught up. Changes younger than `vendor.feed_delay_ms` are not served yet. A page holds
+//! at most `limit` assessments and stops early at `limits.feed_page_max_bytes`.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::openapi::{AssessmentPage, ErrorBody};
 use super::{VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
-use crate::representation;
+use crate::representation::{self, Assessment};
 use crate::state::AppState;
 use crate::store::assessments::{self, FeedFilter};
 
@@ -44,16 +45,39 @@ pub async fn list(
     let delay = i64::try_from(state.settings.vendor.feed_delay_ms).unwrap_or(i64::MAX / 4);
     filter.updated_until_ms = Some(crate::store::now_ms() - delay);
     let rows = assessments::feed(&state.db, &filter, limit).await?;
-    // Whenever the page has rows, the cursor after the last one: keep it, and poll with
-    // it for what changes next. An empty page (null cursor) means "caught up".
-    let next_cursor = rows
-        .last()
-        .map(|last| encode_cursor(last.updated_at_ms, last.id.0));
     let data = rows
         .iter()
         .map(|row| representation::assessment(row, &state.outbound.candidate_links))
         .collect();
+    let data = within_budget(data, state.settings.limits.feed_page_max_bytes);
+    // Whenever the page has rows, the cursor after the last one served: keep it, and poll
+    // with it for what changes next. An empty page (null cursor) means "caught up".
+    let next_cursor = data
+        .len()
+        .checked_sub(1)
+        .and_then(|last| rows.get(last))
+        .map(|last| encode_cursor(last.updated_at_ms, last.id.0));
     Ok(HttpResponse::Ok().json(AssessmentPage { data, next_cursor }))
+}
+
+/// Room kept for the page around its rows: `{"data":[`, `],"next_cursor":"…"}`.
+const PAGE_OVERHEAD_BYTES: usize = 256;
+
+/// The leading assessments whose JSON fits in `max_bytes` (at least one, so paging always
+/// moves on): a page of 200 large start requests would otherwise be tens of megabytes.
+fn within_budget(mut data: Vec<Assessment>, max_bytes: usize) -> Vec<Assessment> {
+    let mut used = PAGE_OVERHEAD_BYTES;
+    let mut keep = 0;
+    for item in &data {
+        // One comma between items; a row that cannot be measured counts as too large.
+        used = used.saturating_add(serde_json::to_vec(item).map_or(usize::MAX, |b| b.len() + 1));
+        if keep > 0 && used > max_bytes {
+            break;
+        }
+        keep += 1;
+    }
+    data.truncate(keep);
+    data
 }
 
 fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), String> {
