@@ -13,6 +13,7 @@ pub mod outgoing;
 pub mod partner_api;
 pub mod rate_limit;
 pub mod representation;
+pub mod request_body;
 pub mod secrets;
 pub mod service;
 pub mod settings;

@@ -10,22 +10,30 @@ use crate::domain::text;
 use crate::service::{CancelOutcome, cancel_by_ashby};
 use crate::state::AppState;
 
+/// Ashby documents only HTTP 200 for cancel: once the caller is authenticated, a body
+/// that cannot be read, is not JSON or lacks a usable `assessment_id` is `success: false`.
 pub async fn cancel(
     caller: AshbyCaller,
-    body: AshbyJson,
+    body: Result<AshbyJson, PartnerError>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PartnerError> {
-    let raw = body.required(&caller.request_id)?;
-    let id_text = assessment_id_field(&raw).map_err(|message| {
-        PartnerError::invalid("invalid_request", message, caller.request_id.clone())
-    })?;
-    // Ashby documents only HTTP 200 for cancel: a malformed id is `success: false`.
-    if let Some(rule) = text::id_problem(id_text) {
-        return Ok(HttpResponse::Ok().json(failure_envelope(
+    let invalid = |problem: &str| {
+        HttpResponse::Ok().json(failure_envelope(
             "invalid_request",
-            &format!("Invalid assessment.cancel request: assessment_id must {rule}"),
+            &format!("Invalid assessment.cancel request: {problem}"),
             &caller.request_id,
-        )));
+        ))
+    };
+    let raw = match body.and_then(|body| body.required(&caller.request_id)) {
+        Ok(raw) => raw,
+        Err(error) => return Ok(invalid(error.message())),
+    };
+    let id_text = match assessment_id_field(&raw) {
+        Ok(id_text) => id_text,
+        Err(problem) => return Ok(invalid(problem)),
+    };
+    if let Some(rule) = text::id_problem(id_text) {
+        return Ok(invalid(&format!("assessment_id must {rule}")));
     }
     let not_found = || {
         HttpResponse::Ok().json(failure_envelope(
@@ -55,15 +63,13 @@ pub async fn cancel(
     })
 }
 
-fn assessment_id_field(body: &Value) -> Result<&str, String> {
+fn assessment_id_field(body: &Value) -> Result<&str, &'static str> {
     let Some(object) = body.as_object() else {
-        return Err("Invalid assessment.cancel request: the body must be a JSON object".into());
+        return Err("the body must be a JSON object");
     };
     match object.get("assessment_id") {
-        None | Some(Value::Null) => {
-            Err("Invalid assessment.cancel request: assessment_id is required".into())
-        }
+        None | Some(Value::Null) => Err("assessment_id is required"),
         Some(Value::String(id)) => Ok(id),
-        Some(_) => Err("Invalid assessment.cancel request: assessment_id must be a string".into()),
+        Some(_) => Err("assessment_id must be a string"),
     }
 }

@@ -60,6 +60,11 @@ impl PartnerError {
     }
 
     /// The id tracing-actix-web gave this request, for `errorInfo.requestId`.
+    /// The message shown to the caller.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn request_id_of(req: &HttpRequest) -> String {
         req.extensions()
             .get::<RequestId>()

@@ -1,24 +1,16 @@
-//! A typed JSON body with vendor-API errors: 413 over `server.max_body_bytes`, 408 past
-//! `server.body_read_timeout_ms`, 400 when
-//! it is not JSON, 422 naming the field when it does not fit the type.
+//! A typed JSON body with vendor-API errors: the shared reader's (413, 408, 400, 422 for
+//! a NUL), then 422 naming the field when it does not fit the type.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::VendorError;
-use crate::domain::json_text;
-use crate::state::AppState;
-
-/// Used only when the application state is missing (never in the server).
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+use crate::request_body::{BodyError, read_json};
 
 pub struct VendorJson<T>(pub T);
 
@@ -27,45 +19,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for VendorJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let deadline = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(DEFAULT_DEADLINE, |state| {
-                Duration::from_millis(state.settings.server.body_read_timeout_ms)
-            });
-        let bytes = Bytes::from_request(req, payload);
+        let body = read_json(req, payload);
         Box::pin(async move {
-            // A client trickling its body would hold a connection for as long as it likes.
-            let bytes = tokio::time::timeout(deadline, bytes)
-                .await
-                .map_err(|_| {
-                    VendorError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request_timeout",
-                        "the request body did not arrive within server.body_read_timeout_ms",
-                    )
-                })?
-                .map_err(|error| match error.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => VendorError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the request body is too large",
-                    ),
-                    _ => VendorError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_json",
-                        "the request body could not be read",
-                    ),
-                })?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
-                VendorError::new(
+            let value = body.await.map_err(|error| match error {
+                BodyError::TooLarge(_) => VendorError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is too large",
+                ),
+                BodyError::TimedOut => VendorError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    "the request body did not arrive within server.body_read_timeout_ms",
+                ),
+                BodyError::Unreadable => VendorError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "the request body could not be read",
+                ),
+                BodyError::NotJson(error) => VendorError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_json",
                     format!("the request body is not valid JSON: {error}"),
+                ),
+                BodyError::Nul(message) => VendorError::invalid(message),
+            })?;
+            let value = value.ok_or_else(|| {
+                VendorError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "the request body is empty; expected a JSON object",
                 )
             })?;
-            if let Some(path) = json_text::find_nul(&value) {
-                return Err(VendorError::invalid(json_text::nul_message(&path)));
-            }
             serde_path_to_error::deserialize(value)
                 .map(VendorJson)
                 .map_err(|error| {
