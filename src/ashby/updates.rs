@@ -21,28 +21,31 @@ pub fn status_label(status: AssessmentStatus) -> &'static str {
     }
 }
 
+// The identifiers below are data_block::SERVER_IDENTIFIERS, which vendors may not use.
 fn status_block(status: AssessmentStatus) -> DataBlock {
     DataBlock::string("status", "Status", status_label(status))
 }
 
-/// What Ashby is told for a report: a running assessment shows its status (and, once
-/// completed, its result and where to see it); an ended one shows why it ended, since
-/// `cancelled_reason` is what tells Ashby it is cancelled.
+fn profile_url_block(url: &str) -> DataBlock {
+    DataBlock::url("profile_url", "Results", url)
+}
+
+/// What Ashby is told for a report: a running assessment shows its status (and where to
+/// see it, when the vendor said); a completed one its result too; an ended one shows why
+/// it ended, since `cancelled_reason` is what tells Ashby it is cancelled.
 pub fn update_fields(report: &StatusReport) -> UpdateFields {
     let metadata = report.metadata.clone();
     match report.status {
         AssessmentStatus::Started | AssessmentStatus::InProgress => UpdateFields {
             assessment_status: Some(status_block(report.status)),
+            assessment_profile_url: report.profile_url.as_deref().map(profile_url_block),
             metadata,
             ..UpdateFields::default()
         },
         AssessmentStatus::Completed => UpdateFields {
             assessment_status: Some(status_block(report.status)),
             assessment_result: report.result.clone(),
-            assessment_profile_url: report
-                .profile_url
-                .as_deref()
-                .map(|url| DataBlock::url("profile_url", "Results", url)),
+            assessment_profile_url: report.profile_url.as_deref().map(profile_url_block),
             metadata,
             ..UpdateFields::default()
         },
@@ -157,6 +160,20 @@ mod tests {
                 "metadata": [eta]
             })
         );
+    }
+
+    #[test]
+    fn a_profile_url_given_with_progress_is_sent_too() {
+        let body = update_body(&StatusReport {
+            profile_url: Some("https://tests.example/live/1".into()),
+            ..report(AssessmentStatus::InProgress)
+        });
+        assert_eq!(body["assessment_status"]["value"], "In Progress");
+        assert_eq!(
+            body["assessment_profile_url"]["value"],
+            "https://tests.example/live/1"
+        );
+        assert_eq!(body["assessment_profile_url"]["type"], "url");
     }
 
     #[test]

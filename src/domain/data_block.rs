@@ -115,9 +115,94 @@ pub fn validate_list(path: &str, blocks: &[DataBlock]) -> Result<(), String> {
     Ok(())
 }
 
+/// The identifiers of the blocks the server writes itself in a status report (the status,
+/// the profile URL, the cancellation reason): a vendor's own blocks may not use them.
+pub const SERVER_IDENTIFIERS: [&str; 3] = ["status", "profile_url", "cancelled_reason"];
+
+/// Checks that identifiers are unique across a whole update — the `result` and every
+/// `metadata` block, and none of [`SERVER_IDENTIFIERS`] — as the ATS expects ("all
+/// assessment data should have unique identifiers").
+///
+/// # Errors
+/// A message naming the block whose identifier is already taken, and by what.
+pub fn check_unique_identifiers(
+    result: Option<&DataBlock>,
+    metadata: &[DataBlock],
+) -> Result<(), String> {
+    let mut taken: std::collections::HashMap<&str, String> = SERVER_IDENTIFIERS
+        .iter()
+        .map(|id| (*id, "the server's own block".to_owned()))
+        .collect();
+    let blocks = result
+        .map(|block| ("result".to_owned(), block))
+        .into_iter()
+        .chain(
+            metadata
+                .iter()
+                .enumerate()
+                .map(|(index, block)| (format!("metadata[{index}]"), block)),
+        );
+    for (path, block) in blocks {
+        if let Some(owner) = taken.get(block.identifier.as_str()) {
+            return Err(format!(
+                "{path}.identifier {:?} is already used by {owner}; identifiers must be unique across the update",
+                block.identifier
+            ));
+        }
+        taken.insert(block.identifier.as_str(), path);
+    }
+    Ok(())
+}
+
 /// An absolute http(s) URL with a host.
 pub fn is_http_url(text: &str) -> bool {
     super::text::is_plain_http_url(text)
+}
+
+#[cfg(test)]
+mod unique_identifier_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn block(identifier: &str) -> DataBlock {
+        serde_json::from_value(
+            json!({"identifier": identifier, "label": "L", "type": "numeric_score", "value": 1}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn identifiers_must_be_unique_across_result_metadata_and_the_servers_blocks() {
+        assert!(check_unique_identifiers(Some(&block("score")), &[block("a"), block("b")]).is_ok());
+        let cases = [
+            (
+                Some(block("score")),
+                vec![block("score")],
+                "metadata[0].identifier \"score\" is already used by result",
+            ),
+            (
+                None,
+                vec![block("a"), block("a")],
+                "metadata[1].identifier \"a\" is already used by metadata[0]",
+            ),
+            (
+                None,
+                vec![block("status")],
+                "metadata[0].identifier \"status\" is already used by the server's own block",
+            ),
+            (
+                Some(block("profile_url")),
+                vec![],
+                "result.identifier \"profile_url\"",
+            ),
+            (None, vec![block("cancelled_reason")], "cancelled_reason"),
+        ];
+        for (result, metadata, expected) in cases {
+            let error = check_unique_identifiers(result.as_ref(), &metadata).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -112,6 +112,7 @@ impl TryFrom<VendorEventBody> for VendorEvent {
         }
         let metadata = body.metadata.unwrap_or_default();
         data_block::validate_list("metadata", &metadata)?;
+        data_block::check_unique_identifiers(body.result.as_ref(), &metadata)?;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let occurred_at_ms = body
             .occurred_at

@@ -54,6 +54,8 @@ pub async fn create(
         .map_err(VendorError::invalid)?;
     let metadata = body.metadata.unwrap_or_default();
     data_block::validate_list("metadata", &metadata).map_err(VendorError::invalid)?;
+    data_block::check_unique_identifiers(Some(&body.result), &metadata)
+        .map_err(VendorError::invalid)?;
     let type_id = AssessmentTypeId(body.assessment_type_id);
     let catalog_name = state.catalog.find(type_id).map(|t| t.name.clone());
     let assessment_name = match (body.assessment_name, catalog_name) {

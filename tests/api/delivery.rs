@@ -636,6 +636,14 @@ async fn completed_assessments_are_refused_without_a_partner_id_or_with_bad_inpu
             json!({"identifier": "s", "label": "S", "type": "numeric_score", "value": "3"}),
         ),
         json!({"tenant_id": tenant.id, "result": ok_result}),
+        // Identifiers are unique across the result and the metadata.
+        json!({
+            "tenant_id": tenant.id,
+            "candidate_id": uuid::Uuid::new_v4(),
+            "assessment_type_id": crate::helpers::TYPE_ID,
+            "result": ok_result,
+            "metadata": [ok_result]
+        }),
     ];
     for case in cases {
         let response = app.vendor_post("/v1/completed-assessments", &case).await;

@@ -301,3 +301,61 @@ async fn a_nul_character_in_an_event_is_refused_with_422() {
             .contains("reason")
     );
 }
+
+#[tokio::test]
+async fn a_profile_url_given_with_progress_is_sent_to_ashby() {
+    let app = TestApp::spawn().await;
+    let id = started(&app).await;
+
+    let (status, body) = app
+        .vendor_event(
+            &id,
+            &json!({"status": "in_progress", "profile_url": "https://tests.example/live/1"}),
+        )
+        .await;
+
+    assert_eq!(status, 200, "{body}");
+    let deliveries = app.deliveries_of(&id).await;
+    let update = &deliveries[0].payload;
+    assert_matches_schema("assessment.update.request.json", update);
+    assert_eq!(update["assessment_status"]["value"], "In Progress");
+    assert_eq!(
+        update["assessment_profile_url"]["value"],
+        "https://tests.example/live/1"
+    );
+}
+
+#[tokio::test]
+async fn identifiers_must_be_unique_across_the_whole_update() {
+    let app = TestApp::spawn().await;
+    let id = started(&app).await;
+    let block = |identifier: &str| json!({"identifier": identifier, "label": "L", "type": "numeric_score", "value": 1});
+    let cases = [
+        (
+            json!({"status": "in_progress", "metadata": [block("status")]}),
+            "metadata[0].identifier \"status\"",
+        ),
+        (
+            json!({"status": "in_progress", "metadata": [block("a"), block("a")]}),
+            "metadata[1].identifier \"a\"",
+        ),
+        (
+            json!({
+                "status": "completed",
+                "result": block("score"),
+                "profile_url": "https://tests.example/r/1",
+                "metadata": [block("score")]
+            }),
+            "already used by result",
+        ),
+    ];
+
+    for (event, fragment) in cases {
+        let (status, body) = app.vendor_event(&id, &event).await;
+
+        assert_eq!(status, 422, "{event}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(fragment), "{message}");
+    }
+    assert!(app.deliveries_of(&id).await.is_empty());
+}
