@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_core_tables;
 mod m20261128_000002_create_deliveries;
 mod m20261128_000003_delivery_idempotency_keys;
+mod m20261128_000010_write_probe;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_core_tables::Migration),
             Box::new(m20261128_000002_create_deliveries::Migration),
             Box::new(m20261128_000003_delivery_idempotency_keys::Migration),
+            Box::new(m20261128_000010_write_probe::Migration),
         ]
     }
 }

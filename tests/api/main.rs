@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod demo;
+mod faults;
 mod health;
 mod metrics;
 mod migrations;

@@ -1,0 +1,5 @@
+//! Fault injection: the database's disk fills up, its server restarts, replicas' clocks
+//! disagree. Each test asserts that nothing acknowledged is lost and nothing is sent twice.
+
+mod full_disk;
+mod tmpfs;
