@@ -2,4 +2,5 @@
 //! disagree. Each test asserts that nothing acknowledged is lost and nothing is sent twice.
 
 mod full_disk;
+mod skewed_clocks;
 mod tmpfs;
