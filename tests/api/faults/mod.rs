@@ -2,5 +2,7 @@
 //! disagree. Each test asserts that nothing acknowledged is lost and nothing is sent twice.
 
 mod full_disk;
+mod own_postgres;
+mod postgres_restart;
 mod skewed_clocks;
 mod tmpfs;
