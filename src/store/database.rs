@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::sqlx::sqlite::SqliteTransactionManager;
-use sea_orm::sqlx::{self, PgConnection, SqliteConnection, postgres::PgTransactionManager};
+use sea_orm::sqlx::{
+    self, PgConnection, Row as _, SqliteConnection, postgres::PgTransactionManager,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
@@ -109,16 +111,20 @@ async fn released_clean_sqlite(conn: &mut SqliteConnection) -> Result<bool, sqlx
 }
 
 /// The same check on PostgreSQL: outside a transaction, a statement is the first of its
-/// own implicit transaction, so its start is the transaction's start.
+/// own implicit transaction, so its start is the transaction's start. Sent with the simple
+/// query protocol, one message: with the extended protocol the statement's timestamp is
+/// taken at a later message than the transaction's, and they never agree.
 async fn released_clean_postgres(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     if PgTransactionManager::get_transaction_depth(conn) != 0 {
         tracing::warn!("closing a database connection left inside a transaction");
         return Ok(false);
     }
-    let autocommit: bool =
-        sqlx::query_scalar("SELECT transaction_timestamp() = statement_timestamp()")
-            .fetch_one(&mut *conn)
-            .await?;
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(
+        "SELECT transaction_timestamp() = statement_timestamp()",
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    let autocommit: bool = row.try_get(0)?;
     if !autocommit {
         tracing::warn!("closing a database connection that is inside a transaction");
     }

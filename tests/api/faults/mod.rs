@@ -3,6 +3,7 @@
 
 mod full_disk;
 mod own_postgres;
+mod pooled_connections;
 mod postgres_restart;
 mod skewed_clocks;
 mod tmpfs;
