@@ -23,6 +23,19 @@ fn completion() -> Value {
     })
 }
 
+/// The directory we created is 0700; the database file and SQLite's -wal and -shm are 0600.
+fn assert_private(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |name: &str| {
+        let path = dir.join(name);
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the database directory");
+    for file in ["ap.db", "ap.db-wal", "ap.db-shm"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}
+
 async fn readyz(app: &TestApp) -> u16 {
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     response.status().as_u16()
@@ -41,6 +54,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_writes_recover_when_space_r
     let settings = test_settings(&url);
     let app = TestApp::start(settings, TestDatabase::at_url(url)).await;
     let tenant = app.create_tenant("Acme").await;
+    assert_private(&tmpfs.path().join("data"));
     // Assessments to complete while the disk is full.
     let mut to_complete = Vec::new();
     for _ in 0..BURST {
