@@ -17,12 +17,16 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// 200 when the database answers, else 503.
+/// 200 when the database takes writes, else 503: a request we cannot commit must go to
+/// another replica, or wait. Each call commits one tiny write (see `store::probe_write`).
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if store::ping(&state.db).await {
-        HttpResponse::Ok().json(json!({ "status": "ready" }))
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "reason": "the database does not answer" }))
+    match store::probe_write(&state.db, &state.settings.database.url).await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready: the database cannot take writes");
+            HttpResponse::ServiceUnavailable().json(
+                json!({ "status": "unavailable", "reason": "the database cannot take writes" }),
+            )
+        }
     }
 }

@@ -8,10 +8,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
-// The outcome type is shared by every destination; it is named here too because the
-// delivery engine reads Ashby's outcomes by this path.
-pub use crate::outgoing::CallOutcome;
-use crate::outgoing::{self, read_answer};
+use crate::outgoing::{self, CallOutcome, read_answer};
 
 #[derive(Clone)]
 pub struct AshbyClient {

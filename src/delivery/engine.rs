@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::{DeliveryWaker, Sender, backoff_ms};
-use crate::ashby::client::CallOutcome;
+use crate::outgoing::CallOutcome;
 use crate::metrics::Metrics;
 use crate::settings::DeliverySettings;
 use crate::store::deliveries::{self, AttemptRecord, AttemptResult};
@@ -28,12 +28,18 @@ const LEASE_MARGIN_MS: i64 = 15_000;
 /// What must be left of a lease, beyond the request timeout, for a send to start.
 const SEND_MARGIN_MS: i64 = 2_000;
 
+/// Cloning gives an engine over the same database, sender and waker (tests run two to
+/// play two replicas).
+#[derive(Clone)]
 pub struct DeliveryEngine {
     db: DatabaseConnection,
     sender: Sender,
     settings: DeliverySettings,
     waker: DeliveryWaker,
     metrics: Option<Metrics>,
+    /// How far this process's clock runs ahead of true time: 0 in production; tests set it
+    /// to play a replica whose clock is off.
+    clock_skew_ms: i64,
 }
 
 /// What one round did.
@@ -58,7 +64,24 @@ impl DeliveryEngine {
             settings,
             waker,
             metrics: None,
+            clock_skew_ms: 0,
         }
+    }
+
+    /// Plays a process whose wall clock runs `skew_ms` ahead (behind, if negative).
+    #[must_use]
+    pub fn with_clock_skew(mut self, skew_ms: i64) -> Self {
+        self.clock_skew_ms = skew_ms;
+        self
+    }
+
+    /// One round as of now on the lease clock (see [`deliveries::lease_clock_ms`]).
+    ///
+    /// # Errors
+    /// Database errors while reading the clock, claiming or recording.
+    pub async fn step(&self) -> Result<StepReport, DbErr> {
+        let now = deliveries::lease_clock_ms(&self.db, self.clock_skew_ms).await?;
+        self.step_at(now).await
     }
 
     /// Counts every attempt's outcome in `metrics`.
@@ -197,12 +220,15 @@ impl DeliveryEngine {
             // row per finished send, or the claims themselves become the bottleneck.
             let worth_claiming = free > 0 && (in_flight.is_empty() || free >= self.batch());
             if worth_claiming {
-                let now = now_ms();
                 let claimed_at = Instant::now();
-                match deliveries::claim(&self.db, Uuid::new_v4(), now, self.lease_ms(), free as u64)
-                    .await
-                {
-                    Ok(batch) => {
+                let claim = async {
+                    let now = deliveries::lease_clock_ms(&self.db, self.clock_skew_ms).await?;
+                    deliveries::claim(&self.db, Uuid::new_v4(), now, self.lease_ms(), free as u64)
+                        .await
+                        .map(|batch| (now, batch))
+                };
+                match claim.await {
+                    Ok((now, batch)) => {
                         for claimed in batch {
                             claimed_any = true;
                             let Ok(permit) = permits.clone().acquire_owned().await else {

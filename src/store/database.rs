@@ -4,10 +4,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait as _};
+use sea_orm::sqlx::sqlite::SqliteTransactionManager;
+use sea_orm::sqlx::{
+    self, PgConnection, Row as _, SqliteConnection, postgres::PgTransactionManager,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
 };
+use sqlx_core::transaction::TransactionManager as _;
+
+use super::private_files;
 
 use crate::settings::DatabaseSettings;
 
@@ -35,20 +42,18 @@ impl DatabaseLocation {
     }
 }
 
-/// Opens the connection pool. For a SQLite file, creates its directory first.
+/// Opens the connection pool. For a SQLite file, creates its directory (0700) and the
+/// file (0600) first: SQLite gives its -wal and -shm files the database file's mode.
+///
+/// Every connection handed back to the pool is checked to be outside any transaction
+/// (see [`released_clean_sqlite`]); one that is not is closed, never reused.
 ///
 /// # Errors
-/// The database is unreachable, the URL is malformed, or the directory cannot be made.
+/// The database is unreachable, the URL is malformed, or the directory or file cannot be
+/// made.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
-    if let DatabaseLocation::SqliteFile(path) = DatabaseLocation::from_url(&settings.url)
-        && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).map_err(|error| {
-            DbErr::Custom(format!(
-                "cannot create directory {}: {error}",
-                dir.display()
-            ))
-        })?;
+    if let DatabaseLocation::SqliteFile(path) = DatabaseLocation::from_url(&settings.url) {
+        private_files::create(&path)?;
     }
     let mut options = ConnectOptions::new(settings.url.clone());
     options
@@ -65,8 +70,65 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _| Box::pin(released_clean_sqlite(conn)))
+        })
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|conn, _| Box::pin(released_clean_postgres(conn)))
         });
     Database::connect(options).await
+}
+
+/// Whether a SQLite connection coming back to the pool may be reused: outside any
+/// transaction, both in sqlx's bookkeeping and in SQLite itself.
+///
+/// Why: when a statement fails with SQLITE_FULL, SQLite may roll the whole transaction
+/// back by itself; the ROLLBACK sqlx then sends fails ("no transaction is active"), so
+/// sqlx still counts one open transaction. The next `BEGIN IMMEDIATE` on that connection
+/// becomes a SAVEPOINT, a failed statement under it becomes `ROLLBACK TO`, which leaves a
+/// real transaction open: from then on every "commit" only releases a savepoint — the
+/// caller answers 200 for a write that never commits — and the connection holds the write
+/// lock, so every other connection fails with "database is locked", even after the disk
+/// has space again. Closing such a connection rolls back whatever it holds.
+async fn released_clean_sqlite(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if SqliteTransactionManager::get_transaction_depth(conn) != 0 {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return Ok(false);
+    }
+    // BEGIN fails inside a transaction; in autocommit mode BEGIN (deferred) and ROLLBACK
+    // touch neither the file nor any lock.
+    match sqlx::raw_sql(sqlx::AssertSqlSafe("BEGIN; ROLLBACK"))
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(error) => {
+            tracing::warn!(%error, "closing a database connection that is not in autocommit mode");
+            Ok(false)
+        }
+    }
+}
+
+/// The same check on PostgreSQL: outside a transaction, a statement is the first of its
+/// own implicit transaction, so its start is the transaction's start. Sent with the simple
+/// query protocol, one message: with the extended protocol the statement's timestamp is
+/// taken at a later message than the transaction's, and they never agree.
+async fn released_clean_postgres(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    if PgTransactionManager::get_transaction_depth(conn) != 0 {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return Ok(false);
+    }
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(
+        "SELECT transaction_timestamp() = statement_timestamp()",
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    let autocommit: bool = row.try_get(0)?;
+    if !autocommit {
+        tracing::warn!("closing a database connection that is inside a transaction");
+    }
+    Ok(autocommit)
 }
 
 /// Key of the PostgreSQL advisory lock that serialises migrations ("ashbypar").
@@ -92,6 +154,41 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
     Migrator::up(&txn, None).await?;
     txn.commit().await
+}
+
+/// Below this much free space on the SQLite file's filesystem, writes are about to fail:
+/// a write transaction appends whole pages to the WAL, and a checkpoint may grow the file.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Proves the database takes writes now, or says why not. One committed write to the
+/// one-row `write_probe` table: a full disk, a read-only or failed-over server, a lost
+/// connection or a write lock held past the busy timeout all fail it. On a SQLite file,
+/// first the filesystem's free space: a small write can still fit into space the WAL
+/// already holds while larger ones fail, so the probe alone would say ready too early.
+///
+/// # Errors
+/// Why the database cannot take writes, for the readiness answer and the log.
+pub async fn probe_write(db: &DatabaseConnection, url: &str) -> Result<(), String> {
+    if let DatabaseLocation::SqliteFile(path) = DatabaseLocation::from_url(url)
+        && let Some(free) = private_files::free_bytes(&path)
+        && free < MIN_FREE_BYTES
+    {
+        return Err(format!(
+            "the database's filesystem has {free} bytes free (needs {MIN_FREE_BYTES})"
+        ));
+    }
+    let write = async {
+        let txn = begin_write(db).await?;
+        // An integer formatted in: nothing from outside reaches this statement.
+        txn.execute_unprepared(&format!(
+            "INSERT INTO write_probe (id, at_ms) VALUES (1, {}) \
+             ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+            super::now_ms()
+        ))
+        .await?;
+        txn.commit().await
+    };
+    write.await.map_err(|error: DbErr| error.to_string())
 }
 
 /// Answers whether the database responds.

@@ -3,9 +3,9 @@
 use entity::{delivery, delivery_attempt};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-    TryInsertResult,
+    Statement, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -97,6 +97,28 @@ fn new_row(new: NewDelivery, now_ms: i64) -> delivery::Model {
         idempotency_key,
         request_fingerprint,
     }
+}
+
+/// "Now" for claims and leases, in epoch milliseconds. On PostgreSQL the database's
+/// clock: replicas compare leases against one clock, so a replica whose clock is off can
+/// neither take over a live lease (sending twice) nor hold on to a dead one. On SQLite the
+/// process's clock, moved by `skew_ms` (how far this process's clock runs ahead; 0 outside
+/// tests): every process on a SQLite file runs on one machine, with one clock.
+///
+/// # Errors
+/// Database errors.
+pub async fn lease_clock_ms(db: &impl ConnectionTrait, skew_ms: i64) -> Result<i64, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(crate::store::now_ms().saturating_add(skew_ms));
+    }
+    // clock_timestamp(), not now(): now() is frozen at the start of a transaction.
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+    ))
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("the database clock".into()))?
+    .try_get_by_index::<i64>(0)
 }
 
 /// Leases up to `limit` deliveries that are due, not leased by a live worker, and first

@@ -3,10 +3,11 @@
 pub mod assessments;
 mod database;
 pub mod deliveries;
+mod private_files;
 pub mod tenants;
 pub mod vendor_tokens;
 
-pub use database::{DatabaseLocation, begin_write, connect, migrate, ping};
+pub use database::{DatabaseLocation, begin_write, connect, migrate, ping, probe_write};
 
 /// Milliseconds since the Unix epoch: the unit of every stored timestamp.
 pub fn now_ms() -> i64 {

@@ -63,6 +63,11 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.url.starts_with("postgres")
     }
+
+    /// A database the test made itself (a file on its own filesystem, a server of its own).
+    pub fn at_url(url: String) -> Self {
+        Self { url, _dir: None }
+    }
 }
 
 /// Settings for a test: port 0, the given database, fixed secrets.
@@ -115,7 +120,7 @@ impl TestApp {
 
     /// The server and the test share one pool, so a test can also take the database
     /// away from the server (see the readiness test).
-    async fn start(settings: Settings, database: TestDatabase) -> Self {
+    pub async fn start(settings: Settings, database: TestDatabase) -> Self {
         let db = store::connect(&settings.database).await.unwrap();
         store::migrate(&db).await.unwrap();
         let secrets = ServerSecrets::resolve(&settings).unwrap();
