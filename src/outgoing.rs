@@ -27,6 +27,37 @@ pub enum CallOutcome {
     },
     /// Refused for good: retrying the same request cannot succeed.
     Refused { status: Option<u16>, reason: String },
+    /// The destination asks us to slow down. Not a failure of this delivery: it waits
+    /// (at least `retry_after`) without spending its attempts, and so do the others that
+    /// the throttle covers.
+    Throttled {
+        status: Option<u16>,
+        reason: String,
+        retry_after: Option<Duration>,
+        scope: ThrottleScope,
+    },
+}
+
+/// Whom a throttle holds back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleScope {
+    /// Everything sent with the same credentials (for Ashby: one tenant's key).
+    Tenant,
+    /// Everything this partner sends, whatever the tenant (Ashby's
+    /// `X-RateLimit-Scope: integration-partner`).
+    Partner,
+}
+
+impl CallOutcome {
+    /// The HTTP status of the answer, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Delivered { status } => Some(*status),
+            Self::Retry { status, .. }
+            | Self::Refused { status, .. }
+            | Self::Throttled { status, .. } => *status,
+        }
+    }
 }
 
 /// The HTTP client every destination uses: our User-Agent, the delivery timeout for
@@ -84,6 +115,8 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 pub struct Answer {
     pub status: u16,
     pub retry_after: Option<Duration>,
+    /// `X-RateLimit-Scope`, when the destination said which limit it applied.
+    pub rate_limit_scope: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -96,6 +129,11 @@ pub struct Answer {
 pub async fn read_answer(mut response: reqwest::Response) -> Result<Answer, CallOutcome> {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
+    let rate_limit_scope = response
+        .headers()
+        .get("x-ratelimit-scope")
+        .and_then(|value| value.to_str().ok())
+        .map(|scope| scope.trim().to_ascii_lowercase());
     let retry = |reason: String| CallOutcome::Retry {
         status: Some(status),
         reason,
@@ -134,6 +172,7 @@ pub async fn read_answer(mut response: reqwest::Response) -> Result<Answer, Call
     Ok(Answer {
         status,
         retry_after,
+        rate_limit_scope,
         body,
     })
 }

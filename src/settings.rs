@@ -81,6 +81,10 @@ pub struct AshbySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliverySettings {
+    /// A retryable failure goes dead once it has been failing this long; `None`: no limit.
+    #[serde(deserialize_with = "optional_duration")]
+    pub retry_for: Option<Duration>,
+    /// Attempts (throttling aside) before a retryable failure goes dead; 0: no cap.
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -96,6 +100,9 @@ pub struct VendorSettings {
     pub candidate_url_template: String,
     pub candidate_link_ttl: String,
     pub feed_delay_ms: u64,
+    /// An open assessment with no event for this long becomes expired; `None`: never.
+    #[serde(deserialize_with = "optional_duration")]
+    pub expire_after: Option<Duration>,
 }
 
 /// Per-caller request rates (0 = off) and size caps on what is stored.
@@ -251,10 +258,8 @@ impl Settings {
             return Err(invalid("database.max_connections must be greater than 0"));
         }
         let delivery = &self.delivery;
-        if delivery.max_attempts == 0 || delivery.concurrency == 0 {
-            return Err(invalid(
-                "delivery.max_attempts and delivery.concurrency must be greater than 0",
-            ));
+        if delivery.concurrency == 0 {
+            return Err(invalid("delivery.concurrency must be greater than 0"));
         }
         if delivery.initial_backoff_ms == 0 || delivery.initial_backoff_ms > delivery.max_backoff_ms
         {
@@ -375,6 +380,20 @@ impl VendorSettings {
 ///
 /// # Errors
 /// A message naming `what` when the text is not a positive duration.
+/// A duration written like `90s`, `15m`, `72h` or `14d`, parsed once at load; an empty
+/// string is `None`.
+fn optional_duration<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_duration("the duration", text.trim())
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),

@@ -55,7 +55,12 @@ fn the_builtin_defaults_are_enough_to_run() {
     );
     assert!(settings.database.auto_migrate);
     assert!(settings.security.encryption_key.is_none());
-    assert_eq!(settings.delivery.max_attempts, 15);
+    // CONTRACT §2: give up after 72 hours of failing, with no cap on attempts.
+    assert_eq!(settings.delivery.max_attempts, 0);
+    assert_eq!(
+        settings.delivery.retry_for,
+        Some(Duration::from_secs(72 * 3600))
+    );
     assert_eq!(
         settings.vendor.candidate_link_ttl().unwrap(),
         Duration::from_secs(7 * 86_400)
@@ -236,6 +241,8 @@ fn invalid_values_are_rejected_with_their_key() {
             "[vendor]\ncandidate_link_ttl = \"soon\"\n",
             "vendor.candidate_link_ttl",
         ),
+        ("[delivery]\nretry_for = \"a while\"\n", "retry_for"),
+        ("[delivery]\nconcurrency = 0\n", "delivery.concurrency"),
         (
             "[vendor]\nwebhook_url = \"not a url\"\n",
             "vendor.webhook_url",

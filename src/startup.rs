@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
+use crate::housekeeping::Housekeeping;
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::rate_limit::RateLimits;
@@ -28,6 +29,7 @@ pub struct Application {
     port: u16,
     server: Server,
     engine: Arc<DeliveryEngine>,
+    housekeeping: Arc<Housekeeping>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,11 @@ impl Application {
             vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
             waker: waker.clone(),
         };
+        let housekeeping = Arc::new(Housekeeping::new(
+            db.clone(),
+            outbound.clone(),
+            settings.vendor.expire_after,
+        ));
         let limits = web::Data::new(RateLimits::new(&settings.limits));
         let state = web::Data::new(AppState {
             catalog: settings.catalog(),
@@ -138,6 +145,7 @@ impl Application {
             port,
             server,
             engine,
+            housekeeping,
         })
     }
 
@@ -155,6 +163,11 @@ impl Application {
         Arc::clone(&self.engine)
     }
 
+    /// Expiry and the other background work, for tests that step it themselves.
+    pub fn housekeeping(&self) -> Arc<Housekeeping> {
+        Arc::clone(&self.housekeeping)
+    }
+
     /// Serves, with the delivery workers, until stopped (SIGINT/SIGTERM, or
     /// [`ServerHandle::stop`]); then lets in-flight deliveries finish.
     ///
@@ -162,11 +175,15 @@ impl Application {
     /// The server fails while running.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-        let workers = tokio::spawn(Arc::clone(&self.engine).run(stopped));
+        let workers = tokio::spawn(Arc::clone(&self.engine).run(stopped.clone()));
+        let housekeeping = tokio::spawn(Arc::clone(&self.housekeeping).run(stopped));
         let served = self.server.await;
         let _ = stop_workers.send(true);
         if let Err(error) = workers.await {
             tracing::error!(%error, "delivery workers ended abnormally");
+        }
+        if let Err(error) = housekeeping.await {
+            tracing::error!(%error, "housekeeping ended abnormally");
         }
         served
     }

@@ -1,5 +1,10 @@
 //! Timestamps at the edges: stored as epoch milliseconds, shown as RFC 3339 UTC.
 
+/// Milliseconds since the Unix epoch: the unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// `2026-11-28T13:04:05.678Z`.
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

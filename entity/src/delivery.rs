@@ -34,6 +34,9 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     /// SHA-256 of the request that carried the key: a reuse with another body is refused.
     pub request_fingerprint: Option<String>,
+    /// When its current run of retryable failures began (throttling aside): it goes dead
+    /// once that is `delivery.retry_for` ago. Cleared by a replay.
+    pub failing_since_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@
 pub mod assessment;
 pub mod delivery;
 pub mod delivery_attempt;
+pub mod delivery_pause;
 pub mod partner_key;
 pub mod tenant;
 pub mod vendor_token;
@@ -15,6 +16,7 @@ pub mod prelude {
     pub use super::assessment::Entity as Assessment;
     pub use super::delivery::Entity as Delivery;
     pub use super::delivery_attempt::Entity as DeliveryAttempt;
+    pub use super::delivery_pause::Entity as DeliveryPause;
     pub use super::partner_key::Entity as PartnerKey;
     pub use super::tenant::Entity as Tenant;
     pub use super::vendor_token::Entity as VendorToken;

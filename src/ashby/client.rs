@@ -8,7 +8,10 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
-use crate::outgoing::{self, CallOutcome, read_answer};
+use crate::outgoing::{self, CallOutcome, ThrottleScope, read_answer};
+
+/// Ashby's `X-RateLimit-Scope` for a limit on the partner across all its customers.
+const PARTNER_SCOPE: &str = "integration-partner";
 
 #[derive(Clone)]
 pub struct AshbyClient {
@@ -48,13 +51,31 @@ impl AshbyClient {
             Err(error) => return outgoing::unanswered("", error),
         };
         match read_answer(response).await {
-            Ok(answer) => classify(answer.status, answer.retry_after, &answer.body),
+            Ok(answer) => match classify(answer.status, answer.retry_after, &answer.body) {
+                // Ashby throttles the partner as a whole: every tenant must hold back.
+                CallOutcome::Throttled {
+                    status,
+                    reason,
+                    retry_after,
+                    ..
+                } if answer.rate_limit_scope.as_deref() == Some(PARTNER_SCOPE) => {
+                    CallOutcome::Throttled {
+                        status,
+                        reason: format!("{reason} (the whole integration partner is throttled)"),
+                        retry_after,
+                        scope: ThrottleScope::Partner,
+                    }
+                }
+                outcome => outcome,
+            },
             Err(outcome) => outcome,
         }
     }
 }
 
-/// Classifies an answer by status and body.
+/// Classifies an answer by status and body. A 429, or `success: false` with a throttling
+/// code, is [`CallOutcome::Throttled`] for the tenant; the caller widens it to the partner
+/// when Ashby says so.
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> CallOutcome {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let error = parsed.as_ref().and_then(error_code);
@@ -72,6 +93,12 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Call
         status: Some(status),
         reason,
     };
+    let throttled = |reason: String| CallOutcome::Throttled {
+        status: Some(status),
+        reason,
+        retry_after,
+        scope: ThrottleScope::Tenant,
+    };
     match status {
         200..=299 => match parsed
             .as_ref()
@@ -80,13 +107,14 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Call
         {
             Some(true) => CallOutcome::Delivered { status },
             Some(false) => match &error {
-                Some((code, _)) if is_throttling(code) => retry(described("throttled".into())),
+                Some((code, _)) if is_throttling(code) => throttled(described("throttled".into())),
                 _ => refused(described("Ashby answered success: false".into())),
             },
             // A 2xx that is not Ashby's envelope (a proxy?): not known to be delivered.
             None => retry(format!("HTTP {status} without Ashby's success flag")),
         },
-        408 | 429 => retry(described(format!("HTTP {status}"))),
+        429 => throttled(described("HTTP 429".into())),
+        408 => retry(described(format!("HTTP {status}"))),
         500..=599 => retry(described(format!("HTTP {status}"))),
         401 => refused(described(
             "HTTP 401: Ashby rejected the API key (missing?)".into(),

@@ -89,14 +89,48 @@ async fn the_older_errors_form_is_understood_too() {
 }
 
 #[tokio::test]
-async fn success_false_with_a_throttling_code_is_retried() {
+async fn success_false_with_a_throttling_code_is_a_tenant_throttle() {
     let outcome = call_answering(
         200,
         &[],
         r#"{"success": false, "errorInfo": {"code": "rate_limit_exceeded"}}"#,
     )
     .await;
-    assert!(matches!(outcome, CallOutcome::Retry { .. }), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            CallOutcome::Throttled {
+                scope: ThrottleScope::Tenant,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_for_the_integration_partner_throttles_the_whole_partner() {
+    let outcome = call_answering(
+        429,
+        &[
+            ("retry-after", "30"),
+            ("x-ratelimit-scope", "integration-partner"),
+        ],
+        "",
+    )
+    .await;
+    assert!(
+        matches!(
+            outcome,
+            CallOutcome::Throttled {
+                status: Some(429),
+                scope: ThrottleScope::Partner,
+                retry_after: Some(wait),
+                ..
+            } if wait == Duration::from_secs(30)
+        ),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
@@ -120,10 +154,11 @@ async fn throttling_and_server_errors_are_retried_honouring_retry_after() {
     let outcome = call_answering(429, &[("retry-after", "7")], "").await;
     assert_eq!(
         outcome,
-        CallOutcome::Retry {
+        CallOutcome::Throttled {
             status: Some(429),
             reason: "HTTP 429".into(),
             retry_after: Some(Duration::from_secs(7)),
+            scope: ThrottleScope::Tenant,
         }
     );
     let in_a_minute =

@@ -11,10 +11,11 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::{DeliveryWaker, Sender, backoff_ms};
-use crate::outgoing::CallOutcome;
+use crate::domain::delivery::DeliveryKind;
 use crate::metrics::Metrics;
+use crate::outgoing::{CallOutcome, ThrottleScope};
 use crate::settings::DeliverySettings;
-use crate::store::deliveries::{self, AttemptRecord, AttemptResult};
+use crate::store::deliveries::{self, AttemptRecord, AttemptResult, Pause};
 use crate::store::now_ms;
 
 /// How long an idle worker waits before looking again, when nothing woke it: the
@@ -48,6 +49,8 @@ pub struct StepReport {
     pub claimed: usize,
     pub delivered: usize,
     pub retried: usize,
+    /// Held back by the destination's throttling (no attempt spent).
+    pub throttled: usize,
     pub dead: usize,
 }
 
@@ -130,6 +133,7 @@ impl DeliveryEngine {
             match result? {
                 Some(AttemptResult::Delivered) => report.delivered += 1,
                 Some(AttemptResult::RetryAt { .. }) => report.retried += 1,
+                Some(AttemptResult::Throttled { .. }) => report.throttled += 1,
                 Some(AttemptResult::Dead { .. }) => report.dead += 1,
                 None => {}
             }
@@ -172,19 +176,10 @@ impl DeliveryEngine {
         };
         let duration_ms = elapsed_ms(started);
         let answered_ms = claimed_ms + elapsed_ms(claimed_at);
-        let http_status = match &outcome {
-            CallOutcome::Delivered { status } => Some(*status),
-            CallOutcome::Retry { status, .. } | CallOutcome::Refused { status, .. } => *status,
-        };
+        let http_status = outcome.http_status();
         let jitter = rand::rng().random::<f64>();
         // Backoff and Retry-After count from Ashby's answer, not from the claim.
-        let result = attempt_result(
-            outcome,
-            claimed.attempts,
-            &self.settings,
-            answered_ms,
-            jitter,
-        );
+        let result = attempt_result(outcome, claimed, &self.settings, answered_ms, jitter);
         log_attempt(claimed, &result);
         let record = AttemptRecord {
             started_ms: answered_ms - duration_ms,
@@ -197,6 +192,7 @@ impl DeliveryEngine {
             let outcome = match &result {
                 AttemptResult::Delivered => "delivered",
                 AttemptResult::RetryAt { .. } => "retry",
+                AttemptResult::Throttled { .. } => "throttled",
                 AttemptResult::Dead { .. } => "dead",
             };
             metrics.observe_attempt(&claimed.kind, outcome);
@@ -286,43 +282,83 @@ impl DeliveryEngine {
 /// What an attempt's outcome means for the delivery (CONTRACT §6).
 fn attempt_result(
     outcome: CallOutcome,
-    attempts_before: i32,
+    claimed: &delivery::Model,
     settings: &DeliverySettings,
     now_ms: i64,
     jitter: f64,
 ) -> AttemptResult {
+    let failed = u32::try_from(claimed.attempts)
+        .unwrap_or(0)
+        .saturating_add(1);
+    // Retry-After is honoured up to the longest backoff: a huge value must not park the
+    // delivery (and every later one of its assessment) for good.
+    let wait_ms = |retry_after: Option<Duration>| {
+        let backoff = backoff_ms(
+            failed,
+            settings.initial_backoff_ms,
+            settings.max_backoff_ms,
+            jitter,
+        );
+        let asked = retry_after.map_or(0, |wait| {
+            u64::try_from(wait.as_millis())
+                .unwrap_or(u64::MAX)
+                .min(settings.max_backoff_ms)
+        });
+        i64::try_from(backoff.max(asked)).unwrap_or(i64::MAX / 4)
+    };
     match outcome {
         CallOutcome::Delivered { .. } => AttemptResult::Delivered,
         CallOutcome::Refused { reason, .. } => AttemptResult::Dead { error: reason },
+        CallOutcome::Throttled {
+            reason,
+            retry_after,
+            scope,
+            ..
+        } => {
+            let until = now_ms.saturating_add(wait_ms(retry_after));
+            let pause = match scope {
+                ThrottleScope::Tenant => Pause {
+                    tenant_id: Some(claimed.tenant_id),
+                    until_ms: until,
+                },
+                ThrottleScope::Partner => Pause {
+                    tenant_id: None,
+                    until_ms: until,
+                },
+            };
+            // Only Ashby's throttles pause others: a vendor endpoint's 429 holds back
+            // this delivery alone.
+            let to_ashby = claimed.kind != DeliveryKind::VendorWebhook.as_str();
+            AttemptResult::Throttled {
+                next_attempt_at_ms: until,
+                error: reason,
+                pause: to_ashby.then_some(pause),
+            }
+        }
         CallOutcome::Retry {
             reason,
             retry_after,
             ..
         } => {
-            let failed = u32::try_from(attempts_before)
-                .unwrap_or(0)
-                .saturating_add(1);
-            if failed >= settings.max_attempts {
+            if settings.max_attempts > 0 && failed >= settings.max_attempts {
                 return AttemptResult::Dead {
                     error: format!("gave up after {failed} attempts: {reason}"),
                 };
             }
-            let backoff = backoff_ms(
-                failed,
-                settings.initial_backoff_ms,
-                settings.max_backoff_ms,
-                jitter,
-            );
-            // Retry-After is honoured up to the longest backoff: a huge value must not park
-            // the delivery (and every later one of its assessment) for good.
-            let asked = retry_after.map_or(0, |wait| {
-                u64::try_from(wait.as_millis())
-                    .unwrap_or(u64::MAX)
-                    .min(settings.max_backoff_ms)
-            });
-            let wait = i64::try_from(backoff.max(asked)).unwrap_or(i64::MAX / 4);
+            let failing_since = claimed.failing_since_ms.unwrap_or(now_ms);
+            if let Some(retry_for) = settings.retry_for {
+                let limit = i64::try_from(retry_for.as_millis()).unwrap_or(i64::MAX);
+                if now_ms.saturating_sub(failing_since) >= limit {
+                    return AttemptResult::Dead {
+                        error: format!(
+                            "gave up after failing for {}: {reason}",
+                            humantime::format_duration(retry_for)
+                        ),
+                    };
+                }
+            }
             AttemptResult::RetryAt {
-                next_attempt_at_ms: now_ms.saturating_add(wait),
+                next_attempt_at_ms: now_ms.saturating_add(wait_ms(retry_after)),
                 error: reason,
             }
         }
@@ -339,6 +375,14 @@ fn log_attempt(claimed: &delivery::Model, result: &AttemptResult) {
         } => {
             tracing::warn!(delivery_id = %id, kind, attempt, %error, next_attempt_at_ms, "delivery failed; will retry");
         }
+        AttemptResult::Throttled {
+            error,
+            next_attempt_at_ms,
+            pause,
+        } => {
+            let partner_wide = pause.as_ref().is_some_and(|p| p.tenant_id.is_none());
+            tracing::warn!(delivery_id = %id, kind, %error, next_attempt_at_ms, partner_wide, "throttled; holding back until then");
+        }
         AttemptResult::Dead { error } => {
             tracing::error!(delivery_id = %id, kind, attempt, %error, "delivery dead; replay with `deliveries retry`");
         }
@@ -351,11 +395,37 @@ mod tests {
 
     fn settings() -> DeliverySettings {
         DeliverySettings {
+            retry_for: Some(Duration::from_secs(3600)),
             max_attempts: 3,
             initial_backoff_ms: 1000,
             max_backoff_ms: 60_000,
             request_timeout_ms: 1000,
             concurrency: 4,
+        }
+    }
+
+    /// A claimed delivery to Ashby that has failed `attempts` times, since `failing_since`.
+    fn claimed(attempts: i32, failing_since_ms: Option<i64>) -> delivery::Model {
+        delivery::Model {
+            id: Uuid::nil(),
+            kind: DeliveryKind::AshbyUpdate.as_str().into(),
+            tenant_id: Uuid::from_u128(7),
+            assessment_id: Uuid::nil(),
+            ordering_key: String::new(),
+            position: 0,
+            status: "pending".into(),
+            attempts,
+            next_attempt_at_ms: 0,
+            lease_until_ms: None,
+            lease_owner: None,
+            last_error: None,
+            payload: serde_json::Value::Null,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            delivered_at_ms: None,
+            idempotency_key: None,
+            request_fingerprint: None,
+            failing_since_ms,
         }
     }
 
@@ -367,9 +437,18 @@ mod tests {
         }
     }
 
+    fn throttled(scope: ThrottleScope) -> CallOutcome {
+        CallOutcome::Throttled {
+            status: Some(429),
+            reason: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(30)),
+            scope,
+        }
+    }
+
     #[test]
     fn a_retryable_failure_is_retried_after_the_backoff() {
-        let result = attempt_result(retry(None), 1, &settings(), 10_000, 1.0);
+        let result = attempt_result(retry(None), &claimed(1, None), &settings(), 10_000, 1.0);
         assert_eq!(
             result,
             AttemptResult::RetryAt {
@@ -381,7 +460,13 @@ mod tests {
 
     #[test]
     fn retry_after_wins_over_a_shorter_backoff() {
-        let result = attempt_result(retry(Some(Duration::from_secs(30))), 0, &settings(), 0, 1.0);
+        let result = attempt_result(
+            retry(Some(Duration::from_secs(30))),
+            &claimed(0, None),
+            &settings(),
+            0,
+            1.0,
+        );
         assert!(matches!(
             result,
             AttemptResult::RetryAt {
@@ -395,7 +480,7 @@ mod tests {
     fn retry_after_is_capped_at_the_longest_backoff() {
         let result = attempt_result(
             retry(Some(Duration::from_secs(86_400 * 365))),
-            0,
+            &claimed(0, None),
             &settings(),
             0,
             1.0,
@@ -411,12 +496,89 @@ mod tests {
 
     #[test]
     fn the_last_allowed_attempt_failing_makes_the_delivery_dead() {
-        let result = attempt_result(retry(None), 2, &settings(), 0, 0.5);
+        let result = attempt_result(retry(None), &claimed(2, Some(0)), &settings(), 0, 0.5);
         assert_eq!(
             result,
             AttemptResult::Dead {
                 error: "gave up after 3 attempts: HTTP 503".into()
             }
+        );
+    }
+
+    #[test]
+    fn without_an_attempt_cap_a_failure_goes_dead_once_it_has_failed_for_retry_for() {
+        let settings = DeliverySettings {
+            max_attempts: 0,
+            ..settings()
+        };
+        let hour = 3_600_000;
+        let still_young = attempt_result(
+            retry(None),
+            &claimed(500, Some(0)),
+            &settings,
+            hour - 1,
+            0.5,
+        );
+        assert!(
+            matches!(still_young, AttemptResult::RetryAt { .. }),
+            "{still_young:?}"
+        );
+        let too_old = attempt_result(retry(None), &claimed(500, Some(0)), &settings, hour, 0.5);
+        assert_eq!(
+            too_old,
+            AttemptResult::Dead {
+                error: "gave up after failing for 1h: HTTP 503".into()
+            }
+        );
+        // The clock starts at the first failure, not at creation.
+        let first = attempt_result(retry(None), &claimed(0, None), &settings, 10 * hour, 0.5);
+        assert!(matches!(first, AttemptResult::RetryAt { .. }), "{first:?}");
+    }
+
+    #[test]
+    fn throttling_never_kills_and_pauses_the_tenant_or_the_partner() {
+        // Far past both the attempt cap and retry_for: still only a wait.
+        for (scope, tenant) in [
+            (ThrottleScope::Tenant, Some(Uuid::from_u128(7))),
+            (ThrottleScope::Partner, None),
+        ] {
+            let result = attempt_result(
+                throttled(scope),
+                &claimed(99, Some(0)),
+                &settings(),
+                10_000_000,
+                0.0,
+            );
+            assert_eq!(
+                result,
+                AttemptResult::Throttled {
+                    next_attempt_at_ms: 10_030_000,
+                    error: "HTTP 429".into(),
+                    pause: Some(Pause {
+                        tenant_id: tenant,
+                        until_ms: 10_030_000
+                    }),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_vendor_endpoint_throttling_holds_back_only_its_own_webhook() {
+        let webhook = delivery::Model {
+            kind: DeliveryKind::VendorWebhook.as_str().into(),
+            ..claimed(0, None)
+        };
+        let result = attempt_result(
+            throttled(ThrottleScope::Tenant),
+            &webhook,
+            &settings(),
+            0,
+            0.0,
+        );
+        assert!(
+            matches!(result, AttemptResult::Throttled { pause: None, .. }),
+            "{result:?}"
         );
     }
 
@@ -427,7 +589,7 @@ mod tests {
             reason: "HTTP 401".into(),
         };
         assert_eq!(
-            attempt_result(refused, 0, &settings(), 0, 0.5),
+            attempt_result(refused, &claimed(0, None), &settings(), 0, 0.5),
             AttemptResult::Dead {
                 error: "HTTP 401".into()
             }

@@ -40,6 +40,8 @@ pub enum Event<'a> {
     CancelledByAshby,
     /// The vendor's engine reported progress, a result, a cancellation or an expiry.
     Vendor(&'a VendorEvent),
+    /// Nothing happened to an open assessment for `vendor.expire_after`.
+    ExpiredForInactivity,
 }
 
 /// A message a transition sends out, written to the outbox with the state change.
@@ -59,6 +61,8 @@ pub enum WebhookEvent {
     Started,
     /// Ashby cancelled it: the vendor should stop it.
     Cancelled,
+    /// It expired for inactivity: the vendor should stop it.
+    Expired,
 }
 
 impl WebhookEvent {
@@ -66,6 +70,7 @@ impl WebhookEvent {
         match self {
             Self::Started => "assessment.started",
             Self::Cancelled => "assessment.cancelled",
+            Self::Expired => "assessment.expired",
         }
     }
 }
@@ -135,6 +140,21 @@ pub fn decide(
         // Ashby wants it stopped, and it already is: nothing to do, and nothing to refuse.
         (Event::CancelledByAshby, Cancelled | Expired) => Ok(Decision::AlreadyDone),
         (Event::CancelledByAshby, Completed) => Err(Refusal::AlreadyCompleted),
+        // Nobody reported on it for too long: both sides are told it expired.
+        (Event::ExpiredForInactivity, Started | InProgress) => Ok(Decision::Apply(Transition {
+            to: Expired,
+            history: HistoryEntry {
+                status: Expired,
+                at_ms,
+                source: Source::System,
+            },
+            emissions: vec![
+                Emission::StatusReport(Box::new(StatusReport::status_only(Expired))),
+                Emission::VendorWebhook(WebhookEvent::Expired),
+            ],
+        })),
+        // It ended meanwhile (another replica expired it, or an event ended it).
+        (Event::ExpiredForInactivity, Completed | Cancelled | Expired) => Ok(Decision::AlreadyDone),
         (Event::Vendor(vendor), Started | InProgress) => {
             let to = vendor.status.status();
             Ok(Decision::Apply(Transition {
@@ -225,6 +245,28 @@ mod tests {
         for current in [Cancelled, Expired] {
             assert_eq!(
                 decide(current, Event::CancelledByAshby, 7, None),
+                Ok(Decision::AlreadyDone)
+            );
+        }
+    }
+
+    #[test]
+    fn an_inactive_open_assessment_expires_telling_both_sides_once() {
+        for current in [Started, InProgress] {
+            let transition = applied(decide(current, Event::ExpiredForInactivity, 5, None));
+            assert_eq!(transition.to, Expired);
+            assert_eq!(transition.history.source, Source::System);
+            assert_eq!(
+                transition.emissions,
+                [
+                    Emission::StatusReport(Box::new(StatusReport::status_only(Expired))),
+                    Emission::VendorWebhook(WebhookEvent::Expired),
+                ]
+            );
+        }
+        for current in [Completed, Cancelled, Expired] {
+            assert_eq!(
+                decide(current, Event::ExpiredForInactivity, 5, None),
                 Ok(Decision::AlreadyDone)
             );
         }

@@ -6,6 +6,7 @@
 mod cancel;
 mod completed;
 mod deliveries;
+mod expiry;
 mod start;
 mod tenants;
 mod transition;
@@ -16,6 +17,7 @@ pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assess
 pub use deliveries::{
     RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
 };
+pub use expiry::expire_inactive;
 pub use start::{StartOutcome, check_additional_fields, start_assessment};
 pub use tenants::{NewTenant, Onboarded, TenantError, onboard_tenant, set_ashby_key};
 pub use vendor_event::{EventOutcome, record_vendor_event};

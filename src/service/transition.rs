@@ -55,7 +55,7 @@ pub async fn apply(
     let last_update_ms = positions.last().copied().unwrap_or(current.last_update_ms);
     let vendor_event = match event {
         Event::Vendor(vendor) => Some(vendor),
-        Event::CancelledByAshby => None,
+        Event::CancelledByAshby | Event::ExpiredForInactivity => None,
     };
     let assessment = current.after(&transition, vendor_event, last_update_ms, now_ms);
     assessments::update(txn, &assessment).await?;

@@ -106,6 +106,30 @@ pub async fn find_any(
         .transpose()
 }
 
+/// Open assessments last changed at or before `before_ms`, oldest first: candidates for
+/// expiry (the caller re-checks each under a lock).
+///
+/// # Errors
+/// Database errors.
+pub async fn open_not_updated_since(
+    db: &impl ConnectionTrait,
+    before_ms: i64,
+    limit: u64,
+) -> Result<Vec<AssessmentId>, DbErr> {
+    use sea_orm::QueryOrder as _;
+    let ids: Vec<uuid::Uuid> = assessment::Entity::find()
+        .select_only()
+        .column(assessment::Column::Id)
+        .filter(assessment::Column::Status.is_in(OPEN_STATUSES.map(AssessmentStatus::as_str)))
+        .filter(assessment::Column::UpdatedAtMs.lte(before_ms))
+        .order_by_asc(assessment::Column::UpdatedAtMs)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(AssessmentId).collect())
+}
+
 /// Writes what changes over an assessment's life (status, history, results, timestamps);
 /// call it in the transaction that read the assessment with [`find_for_update`].
 ///

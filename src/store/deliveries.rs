@@ -1,6 +1,6 @@
 //! The outbox: enqueueing, claiming with a lease, recording outcomes, replaying.
 
-use entity::{delivery, delivery_attempt};
+use entity::{delivery, delivery_attempt, delivery_pause};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -96,6 +96,7 @@ fn new_row(new: NewDelivery, now_ms: i64) -> delivery::Model {
         delivered_at_ms: None,
         idempotency_key,
         request_fingerprint,
+        failing_since_ms: None,
     }
 }
 
@@ -157,6 +158,22 @@ pub async fn claim(
                 .or(col(&e, delivery::Column::LeaseUntilMs).gte(now_ms)),
         )
         .to_owned();
+    // Ashby asked us to slow down: its deliveries wait while a pause covers their tenant
+    // (or the whole partner). The pause rows are shared, so every replica holds back.
+    let p = Alias::new("p");
+    let paused = Query::select()
+        .expr(Expr::val(1))
+        .from_as(delivery_pause::Entity, p.clone())
+        .and_where(Expr::col((p.clone(), delivery_pause::Column::UntilMs)).gt(now_ms))
+        .and_where(
+            Expr::col((p.clone(), delivery_pause::Column::TenantId))
+                .is_null()
+                .or(Expr::col((p.clone(), delivery_pause::Column::TenantId))
+                    .equals((d.clone(), delivery::Column::TenantId))),
+        )
+        .to_owned();
+    let to_ashby =
+        [DeliveryKind::AshbyUpdate, DeliveryKind::AshbyAddCompleted].map(DeliveryKind::as_str);
     let due = Query::select()
         .column((d.clone(), delivery::Column::Id))
         .from_as(delivery::Entity, d.clone())
@@ -168,6 +185,11 @@ pub async fn claim(
                 .or(Expr::col((d.clone(), delivery::Column::LeaseUntilMs)).lt(now_ms)),
         )
         .and_where(Expr::exists(ahead_or_in_flight).not())
+        .and_where(
+            Expr::col((d.clone(), delivery::Column::Kind))
+                .is_not_in(to_ashby)
+                .or(Expr::exists(paused).not()),
+        )
         .order_by(
             (d.clone(), delivery::Column::NextAttemptAtMs),
             sea_orm::Order::Asc,
@@ -192,9 +214,24 @@ pub enum AttemptResult {
         next_attempt_at_ms: i64,
         error: String,
     },
+    /// The destination is throttling: try again at `next_attempt_at_ms`, without spending
+    /// an attempt; `pause` holds back what the throttle covers until then.
+    Throttled {
+        next_attempt_at_ms: i64,
+        error: String,
+        pause: Option<Pause>,
+    },
     Dead {
         error: String,
     },
+}
+
+/// What a throttle holds back, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pause {
+    /// `None`: every tenant (the partner is throttled as a whole).
+    pub tenant_id: Option<Uuid>,
+    pub until_ms: i64,
 }
 
 /// The record of one attempt, for the attempt log.
@@ -230,7 +267,8 @@ async fn record_attempt(
     record: AttemptRecord,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
-    let attempt = claimed.attempts + 1;
+    let mut attempt = claimed.attempts + 1;
+    let mut failing_since = claimed.failing_since_ms;
     let (status, next_at, last_error, delivered_at, outcome) = match &record.result {
         AttemptResult::Delivered => (
             DeliveryStatus::Delivered,
@@ -242,13 +280,34 @@ async fn record_attempt(
         AttemptResult::RetryAt {
             next_attempt_at_ms,
             error,
-        } => (
-            DeliveryStatus::Pending,
-            *next_attempt_at_ms,
-            Some(error.clone()),
-            None,
-            "retry",
-        ),
+        } => {
+            failing_since.get_or_insert(now_ms);
+            (
+                DeliveryStatus::Pending,
+                *next_attempt_at_ms,
+                Some(error.clone()),
+                None,
+                "retry",
+            )
+        }
+        AttemptResult::Throttled {
+            next_attempt_at_ms,
+            error,
+            pause,
+        } => {
+            // Throttling is not failure: no attempt is spent.
+            attempt = claimed.attempts;
+            if let Some(pause) = pause {
+                pause_sending(db, pause, error, now_ms).await?;
+            }
+            (
+                DeliveryStatus::Pending,
+                *next_attempt_at_ms,
+                Some(error.clone()),
+                None,
+                "throttled",
+            )
+        }
         AttemptResult::Dead { error } => (
             DeliveryStatus::Dead,
             claimed.next_attempt_at_ms,
@@ -263,6 +322,7 @@ async fn record_attempt(
         .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(next_at))
         .col_expr(delivery::Column::LastError, Expr::val(last_error.clone()))
         .col_expr(delivery::Column::DeliveredAtMs, Expr::val(delivered_at))
+        .col_expr(delivery::Column::FailingSinceMs, Expr::val(failing_since))
         .col_expr(
             delivery::Column::LeaseOwner,
             Expr::val(Option::<Uuid>::None),
@@ -300,6 +360,39 @@ async fn record_attempt(
         .exec_without_returning(db)
         .await?;
     Ok(true)
+}
+
+/// Holds back sending to Ashby for the pause's tenant (or every tenant) until its end;
+/// a pause already in place is replaced (Ashby's latest word counts).
+async fn pause_sending(
+    db: &impl ConnectionTrait,
+    pause: &Pause,
+    reason: &str,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    let scope = pause
+        .tenant_id
+        .map_or_else(|| "partner".to_owned(), |tenant| format!("tenant:{tenant}"));
+    let row = delivery_pause::ActiveModel {
+        scope: Set(scope),
+        tenant_id: Set(pause.tenant_id),
+        until_ms: Set(pause.until_ms),
+        reason: Set(reason.to_owned()),
+        updated_at_ms: Set(now_ms),
+    };
+    delivery_pause::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(delivery_pause::Column::Scope)
+                .update_columns([
+                    delivery_pause::Column::UntilMs,
+                    delivery_pause::Column::Reason,
+                    delivery_pause::Column::UpdatedAtMs,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Gives a claimed delivery back unattempted (the claim came too late to send safely
@@ -410,6 +503,10 @@ pub async fn requeue_dead(
             Expr::val(DeliveryStatus::Pending.as_str()),
         )
         .col_expr(delivery::Column::Attempts, Expr::val(0))
+        .col_expr(
+            delivery::Column::FailingSinceMs,
+            Expr::val(Option::<i64>::None),
+        )
         .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(now_ms))
         .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()));

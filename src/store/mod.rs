@@ -9,10 +9,8 @@ pub mod vendor_tokens;
 
 pub use database::{DatabaseLocation, begin_write, connect, migrate, ping, probe_write};
 
-/// Milliseconds since the Unix epoch: the unit of every stored timestamp.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+/// The clock lives in [`crate::time`]; named here too for the callers that stamp rows.
+pub use crate::time::now_ms;
 
 /// A value for a JSON column; a serialisation failure surfaces as a database error.
 ///

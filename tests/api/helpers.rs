@@ -92,6 +92,8 @@ pub struct TestApp {
     pub address: String,
     /// The delivery engine; tests step it (no background workers run).
     pub engine: std::sync::Arc<ashby_partner::delivery::DeliveryEngine>,
+    /// Expiry and the rest of the background work; tests step it too.
+    pub housekeeping: std::sync::Arc<ashby_partner::housekeeping::Housekeeping>,
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub database: TestDatabase,
@@ -128,10 +130,12 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
         let engine = application.delivery_engine();
+        let housekeeping = application.housekeeping();
         tokio::spawn(application.run_without_workers());
         Self {
             address,
             engine,
+            housekeeping,
             db,
             settings,
             database,
