@@ -40,6 +40,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub vendor: VendorSettings,
     pub limits: LimitsSettings,
+    pub retention: RetentionSettings,
     #[serde(default)]
     pub assessment_types: Vec<AssessmentTypeSettings>,
     #[serde(default)]
@@ -103,6 +104,18 @@ pub struct VendorSettings {
     /// An open assessment with no event for this long becomes expired; `None`: never.
     #[serde(deserialize_with = "optional_duration")]
     pub expire_after: Option<Duration>,
+}
+
+/// How long finished things are kept (CONTRACT §12); `None`: forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Delivered, dismissed and superseded deliveries (with their attempt logs).
+    #[serde(deserialize_with = "optional_duration")]
+    pub deliveries: Option<Duration>,
+    /// Terminal assessments (with their deliveries), once nothing of theirs is pending.
+    #[serde(deserialize_with = "optional_duration")]
+    pub assessments: Option<Duration>,
 }
 
 /// Per-caller request rates (0 = off) and size caps on what is stored.

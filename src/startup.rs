@@ -105,6 +105,7 @@ impl Application {
             db.clone(),
             outbound.clone(),
             settings.vendor.expire_after,
+            settings.retention.clone(),
         ));
         let limits = web::Data::new(RateLimits::new(&settings.limits));
         let state = web::Data::new(AppState {

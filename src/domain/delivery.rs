@@ -59,6 +59,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// Done with, for good: what retention may delete.
+    pub const FINISHED: [Self; 1] = [Self::Delivered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

@@ -4,6 +4,7 @@ pub mod assessments;
 mod database;
 pub mod deliveries;
 mod private_files;
+pub mod retention;
 pub mod tenants;
 pub mod vendor_tokens;
 

@@ -21,6 +21,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod partner_auth;
+mod retention;
 mod stored_once;
 mod throttling;
 mod vendor_auth;

@@ -2,7 +2,7 @@
 //! tenant or for the whole partner, on every replica; and when a delivery started failing,
 //! for the `delivery.retry_for` give-up rule. Expiry (CONTRACT §12) looks for open
 //! assessments by last change: an index on (status, updated_at_ms) finds them without
-//! reading the terminal ones.
+//! reading the terminal ones; retention finds finished deliveries by age the same way.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -50,10 +50,29 @@ impl MigrationTrait for Migration {
                     .col("updated_at_ms")
                     .to_owned(),
             )
+            .await?;
+        // Retention deletes finished deliveries by age.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_deliveries_status_updated")
+                    .table("deliveries")
+                    .col("status")
+                    .col("updated_at_ms")
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_deliveries_status_updated")
+                    .table("deliveries")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_index(
                 Index::drop()
