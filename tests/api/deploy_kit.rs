@@ -310,3 +310,67 @@ async fn every_metric_the_alert_rules_and_the_dashboard_use_is_exported() {
         );
     }
 }
+
+/// The README and every page under docs/ (recursively).
+fn repository_docs() -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut found = vec![root.join("README.md")];
+    walk(&root.join("docs"), &mut found);
+    found
+}
+
+/// The targets of the Markdown links `[text](target)` in `text`.
+fn link_targets(text: &str) -> Vec<String> {
+    text.match_indices("](")
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 2..];
+            rest.find(')').map(|end| rest[..end].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_and_docs_send_readers_only_to_files_inside_the_repository() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
+    let mut problems = Vec::new();
+    for page in repository_docs() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let name = page
+            .strip_prefix(&root)
+            .unwrap_or(&page)
+            .display()
+            .to_string();
+        for outside in ["CONTRACT.md", "PROTOCOL.md", "shared folder"] {
+            if text.contains(outside) {
+                problems.push(format!(
+                    "{name} mentions {outside}, which is not in the repository"
+                ));
+            }
+        }
+        for target in link_targets(&text) {
+            let path = target.split('#').next().unwrap_or("");
+            if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = page.parent().unwrap().join(path);
+            match resolved.canonicalize() {
+                Ok(file) if file.starts_with(&root) => {}
+                Ok(_) => problems.push(format!("{name} links outside the repository: {target}")),
+                Err(_) => problems.push(format!("{name} links to a missing file: {target}")),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
