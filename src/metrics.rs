@@ -61,8 +61,17 @@ struct DeliveryLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    scope: String,
+}
+
+/// The `scope` label of a throttle: one tenant, or Ashby's `integration-partner`.
+pub const THROTTLE_SCOPES: [&str; 2] = ["tenant", "integration-partner"];
+
 struct Inner {
     registry: Registry,
+    throttled: Family<ThrottleLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram>,
     attempts: Family<AttemptLabels, Counter>,
@@ -96,8 +105,22 @@ impl Default for Metrics {
         let attempts = Family::<AttemptLabels, Counter>::default();
         registry.register(
             "delivery_attempts",
-            "Delivery attempts made by this process, by kind and outcome (delivered, retry, dead)",
+            "Delivery attempts made by this process, by kind and outcome (delivered, retry, throttled, dead)",
             attempts.clone(),
+        );
+        let throttled = Family::<ThrottleLabels, Counter>::default();
+        // Both scopes from the start, at 0: a rate() over them is defined before the first.
+        for scope in THROTTLE_SCOPES {
+            throttled
+                .get_or_create(&ThrottleLabels {
+                    scope: scope.to_owned(),
+                })
+                .inc_by(0);
+        }
+        registry.register(
+            "ashby_throttled",
+            "Answers from Ashby asking this process to slow down, by scope (tenant, integration-partner)",
+            throttled.clone(),
         );
         let deliveries = Family::<DeliveryLabels, Gauge>::default();
         registry.register(
@@ -113,6 +136,7 @@ impl Default for Metrics {
         );
         Self(Arc::new(Inner {
             registry,
+            throttled,
             requests,
             latency,
             attempts,
@@ -138,6 +162,16 @@ impl Metrics {
     }
 
     /// Counts one delivery attempt's outcome.
+    /// Counts one throttling answer from Ashby; `scope` is one of [`THROTTLE_SCOPES`].
+    pub fn observe_throttle(&self, scope: &'static str) {
+        self.0
+            .throttled
+            .get_or_create(&ThrottleLabels {
+                scope: scope.to_owned(),
+            })
+            .inc();
+    }
+
     pub fn observe_attempt(&self, kind: &str, outcome: &str) {
         let labels = AttemptLabels {
             kind: kind.to_owned(),

@@ -196,6 +196,17 @@ impl DeliveryEngine {
                 AttemptResult::Dead { .. } => "dead",
             };
             metrics.observe_attempt(&claimed.kind, outcome);
+            if let AttemptResult::Throttled {
+                pause: Some(pause), ..
+            } = &result
+            {
+                let [tenant, partner] = crate::metrics::THROTTLE_SCOPES;
+                metrics.observe_throttle(if pause.tenant_id.is_some() {
+                    tenant
+                } else {
+                    partner
+                });
+            }
         }
         Ok(finished.then_some(result))
     }

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod demo;
+mod deploy_kit;
 mod expiry;
 mod faults;
 mod health;
