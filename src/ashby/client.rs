@@ -8,6 +8,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
+use super::method::Method;
 use crate::outgoing::{self, CallOutcome, ThrottleScope, read_answer};
 
 /// Ashby's `X-RateLimit-Scope` for a limit on the partner across all its customers.
@@ -70,6 +71,57 @@ impl AshbyClient {
             },
             Err(outcome) => outcome,
         }
+    }
+}
+
+impl AshbyClient {
+    /// The ids of the candidates whose email is `email` (`candidate.search`). The outcome
+    /// to record instead when Ashby does not answer with a list.
+    ///
+    /// # Errors
+    /// The call's outcome when it is not a success with results.
+    pub async fn search_candidates_by_email(
+        &self,
+        base_url: &str,
+        api_key: &SecretString,
+        email: &str,
+    ) -> Result<Vec<String>, CallOutcome> {
+        let url = format!(
+            "{}/{}",
+            base_url.trim_end_matches('/'),
+            Method::CandidateSearch.path()
+        );
+        let sent = self
+            .http
+            .post(url)
+            .basic_auth(api_key.expose_secret(), Some(""))
+            .header(ACCEPT, "application/json; version=1")
+            .header(CONTENT_TYPE, "application/json")
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => return Err(outgoing::unanswered("", error)),
+        };
+        let answer = read_answer(response).await?;
+        match classify(answer.status, answer.retry_after, &answer.body) {
+            CallOutcome::Delivered { .. } => {}
+            outcome => return Err(outcome),
+        }
+        let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        let Some(results) = parsed.get("results").and_then(Value::as_array) else {
+            return Err(CallOutcome::Retry {
+                status: Some(answer.status),
+                reason: "candidate.search answered without a results list".into(),
+                retry_after: None,
+            });
+        };
+        Ok(results
+            .iter()
+            .filter_map(|candidate| candidate.get("id").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect())
     }
 }
 

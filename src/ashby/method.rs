@@ -7,6 +7,8 @@ use crate::domain::delivery::DeliveryKind;
 pub enum Method {
     Update,
     AddCompletedToCandidate,
+    /// Finds a candidate by email, for a completed assessment that names only an email.
+    CandidateSearch,
 }
 
 impl Method {
@@ -14,6 +16,7 @@ impl Method {
         match self {
             Self::Update => "assessment.update",
             Self::AddCompletedToCandidate => "assessment.addCompletedToCandidate",
+            Self::CandidateSearch => "candidate.search",
         }
     }
 

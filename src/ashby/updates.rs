@@ -2,6 +2,7 @@
 //! [`StatusReport`] into `assessment.update` (CONTRACT §6), and a completed assessment
 //! into `assessment.addCompletedToCandidate`.
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::wire::{AddCompletedRequest, CompletedAssessment, UpdateFields, UpdateRequest};
@@ -78,9 +79,20 @@ pub fn update_request(
     }
 }
 
+/// Whom a completed assessment belongs to: Ashby's candidate id, or an email to look the
+/// candidate up by (with `candidate.search`, when it is sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CandidateRef {
+    Id(Uuid),
+    Email(String),
+}
+
+/// Where the email of a candidate still to be looked up waits in a stored body.
+pub const CANDIDATE_EMAIL_FIELD: &str = "candidateEmail";
+
 /// An assessment finished outside Ashby's flow, to attach to a candidate.
 pub struct CompletedOutsideAshby {
-    pub candidate_id: Uuid,
+    pub candidate: CandidateRef,
     pub assessment_type_id: AssessmentTypeId,
     pub assessment_id: AssessmentId,
     pub assessment_name: String,
@@ -89,13 +101,16 @@ pub struct CompletedOutsideAshby {
     pub completed_at_ms: i64,
 }
 
-/// The body of `assessment.addCompletedToCandidate`.
-pub fn add_completed_request(
-    partner_id: Uuid,
-    completed: CompletedOutsideAshby,
-) -> AddCompletedRequest {
-    AddCompletedRequest {
-        candidate_id: completed.candidate_id,
+/// The body of `assessment.addCompletedToCandidate`. For a candidate known only by email
+/// the body holds `candidateEmail` instead of `candidateId`: [`with_candidate_id`] completes
+/// it once the candidate is found.
+pub fn add_completed_request(partner_id: Uuid, completed: CompletedOutsideAshby) -> Value {
+    let candidate_id = match &completed.candidate {
+        CandidateRef::Id(id) => *id,
+        CandidateRef::Email(_) => Uuid::nil(),
+    };
+    let request = AddCompletedRequest {
+        candidate_id,
         partner_id,
         timestamp: completed.completed_at_ms,
         assessment: CompletedAssessment {
@@ -105,14 +120,70 @@ pub fn add_completed_request(
             result: completed.result,
             metadata: completed.metadata,
         },
+    };
+    let mut body = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let (CandidateRef::Email(email), Some(fields)) = (completed.candidate, body.as_object_mut())
+    {
+        fields.remove("candidateId");
+        fields.insert(CANDIDATE_EMAIL_FIELD.into(), Value::String(email));
     }
+    body
+}
+
+/// The email of the candidate a stored body still has to look up, if any.
+pub fn candidate_email_to_resolve(body: &Value) -> Option<&str> {
+    body.get(CANDIDATE_EMAIL_FIELD).and_then(Value::as_str)
+}
+
+/// The body to send, once the candidate a stored body named by email is found.
+pub fn with_candidate_id(body: &Value, candidate_id: Uuid) -> Value {
+    let mut body = body.clone();
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove(CANDIDATE_EMAIL_FIELD);
+        fields.insert(
+            "candidateId".into(),
+            Value::String(candidate_id.to_string()),
+        );
+    }
+    body
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_candidate_known_by_email_is_completed_once_found() {
+        let stored = add_completed_request(
+            Uuid::from_u128(1),
+            CompletedOutsideAshby {
+                candidate: CandidateRef::Email("ada@example.com".into()),
+                assessment_type_id: AssessmentTypeId(Uuid::from_u128(3)),
+                assessment_id: AssessmentId(Uuid::from_u128(4)),
+                assessment_name: "Backend take-home".into(),
+                result: block(
+                    json!({"identifier": "score", "label": "Score", "type": "numeric_score", "value": 88}),
+                ),
+                metadata: vec![],
+                completed_at_ms: 1_700_000_000_000,
+            },
+        );
+        assert_eq!(candidate_email_to_resolve(&stored), Some("ada@example.com"));
+        assert!(stored.get("candidateId").is_none());
+
+        let sent = with_candidate_id(&stored, Uuid::from_u128(2));
+
+        assert_eq!(candidate_email_to_resolve(&sent), None);
+        assert_eq!(sent["candidateId"], json!(Uuid::from_u128(2)));
+        assert_valid(
+            include_str!(
+                "../../tests/ashby-schemas/assessment.addCompletedToCandidate.request.json"
+            ),
+            &sent,
+        );
+    }
 
     fn block(value: Value) -> DataBlock {
         serde_json::from_value(value).unwrap()
@@ -225,7 +296,7 @@ mod tests {
         let body = add_completed_request(
             Uuid::from_u128(1),
             CompletedOutsideAshby {
-                candidate_id: Uuid::from_u128(2),
+                candidate: CandidateRef::Id(Uuid::from_u128(2)),
                 assessment_type_id: AssessmentTypeId(Uuid::from_u128(3)),
                 assessment_id: AssessmentId(Uuid::from_u128(4)),
                 assessment_name: "Backend take-home".into(),

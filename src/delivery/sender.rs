@@ -6,9 +6,11 @@ use std::time::Duration;
 use entity::delivery;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
+use uuid::Uuid;
 
 use crate::ashby::client::AshbyClient;
 use crate::ashby::method::Method;
+use crate::ashby::updates;
 use crate::crypto::Sealer;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::{AssessmentId, TenantId};
@@ -109,12 +111,21 @@ impl Sender {
                     .sealer
                     .open_ashby_key(sealed, TenantId(tenant.id))
                     .map_err(|error| refused(error.to_string()))?;
+                let base_url = tenant
+                    .ashby_base_url
+                    .unwrap_or_else(|| self.default_ashby_base_url.clone());
+                let body = match updates::candidate_email_to_resolve(&delivery.payload) {
+                    None => delivery.payload.clone(),
+                    Some(email) => {
+                        let id = self.find_candidate(&base_url, &key, email).await?;
+                        updates::with_candidate_id(&delivery.payload, id)
+                    }
+                };
                 Ok(Prepared::Ashby {
-                    base_url: tenant
-                        .ashby_base_url
-                        .unwrap_or_else(|| self.default_ashby_base_url.clone()),
+                    base_url,
                     method,
                     key,
+                    body,
                 })
             }
         } else if self.webhooks.is_some() {
@@ -138,6 +149,39 @@ impl Sender {
         }
     }
 
+    /// The one candidate with this email, found with `candidate.search` (a read, so it is
+    /// done while preparing, before the lease check). None or several is a refusal: the
+    /// result cannot be attached until the vendor says whose it is.
+    async fn find_candidate(
+        &self,
+        base_url: &str,
+        key: &SecretString,
+        email: &str,
+    ) -> Result<Uuid, CallOutcome> {
+        let found = self
+            .ashby
+            .search_candidates_by_email(base_url, key, email)
+            .await?;
+        let refused = |reason: String| CallOutcome::Refused {
+            status: None,
+            reason,
+        };
+        match found.as_slice() {
+            [] => Err(refused(
+                "candidate_not_found: no candidate in Ashby has this email".into(),
+            )),
+            [one] => one.parse().map_err(|_| {
+                refused(format!(
+                    "candidate.search answered an id that is not a UUID: {one:?}"
+                ))
+            }),
+            several => Err(refused(format!(
+                "candidate_ambiguous: {} candidates in Ashby have this email; send candidate_id instead",
+                several.len()
+            ))),
+        }
+    }
+
     /// Sends a prepared delivery and says how it went. Never fails: every problem is an
     /// outcome.
     pub async fn send(&self, prepared: &Prepared, delivery: &delivery::Model) -> CallOutcome {
@@ -147,13 +191,10 @@ impl Sender {
                     base_url,
                     method,
                     key,
+                    body,
                 },
                 _,
-            ) => {
-                self.ashby
-                    .call(base_url, method.path(), key, &delivery.payload)
-                    .await
-            }
+            ) => self.ashby.call(base_url, method.path(), key, body).await,
             (Prepared::Webhook { body }, Some(client)) => {
                 client.send(&delivery.id.to_string(), body).await
             }
@@ -171,6 +212,8 @@ pub enum Prepared {
         base_url: String,
         method: Method,
         key: SecretString,
+        /// The body to send: the stored one, completed with what was looked up.
+        body: serde_json::Value,
     },
     /// The body rendered from the outbox row and the assessment.
     Webhook { body: serde_json::Value },

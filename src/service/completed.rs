@@ -5,18 +5,18 @@ use entity::delivery;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::ashby::updates::{self, CompletedOutsideAshby};
+use crate::ashby::updates::{self, CandidateRef, CompletedOutsideAshby};
 use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
 use crate::store::deliveries::{self, NewDelivery};
-use crate::store::{self, json_column, tenants};
+use crate::store::{self, tenants};
 
 use super::Outbound;
 
 pub struct NewCompletedAssessment {
     pub tenant_id: TenantId,
-    pub candidate_id: Uuid,
+    pub candidate: CandidateRef,
     pub assessment_type_id: AssessmentTypeId,
     pub assessment_name: String,
     pub result: DataBlock,
@@ -61,7 +61,7 @@ pub async fn add_completed_assessment(
     let body = updates::add_completed_request(
         partner_id,
         CompletedOutsideAshby {
-            candidate_id: new.candidate_id,
+            candidate: new.candidate,
             assessment_type_id: new.assessment_type_id,
             assessment_id: id,
             assessment_name: new.assessment_name,
@@ -78,7 +78,7 @@ pub async fn add_completed_assessment(
             tenant_id: new.tenant_id.0,
             assessment_id: id.0,
             position: timestamp,
-            payload: json_column(&body)?,
+            payload: body,
             idempotency: new.idempotency,
         },
         now,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::body::VendorJson;
 use super::openapi::{CompletedAccepted, ErrorBody};
 use super::{VendorCaller, VendorError};
+use crate::ashby::updates::CandidateRef;
 use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
 use crate::domain::vendor_event::parse_event_time;
@@ -20,8 +21,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CompletedBody {
     tenant_id: Uuid,
-    /// Ashby's candidate id.
-    candidate_id: Uuid,
+    /// Ashby's candidate id; or give `candidate_email`, and the candidate is looked up
+    /// with Ashby's `candidate.search` when the result is sent.
+    candidate_id: Option<Uuid>,
+    candidate_email: Option<String>,
     assessment_type_id: Uuid,
     assessment_name: Option<String>,
     result: DataBlock,
@@ -56,6 +59,15 @@ pub async fn create(
     data_block::validate_list("metadata", &metadata).map_err(VendorError::invalid)?;
     data_block::check_unique_identifiers(Some(&body.result), &metadata)
         .map_err(VendorError::invalid)?;
+    let candidate = match (body.candidate_id, body.candidate_email.clone()) {
+        (Some(id), None) => CandidateRef::Id(id),
+        (None, Some(email)) => CandidateRef::Email(candidate_email(&email)?),
+        _ => {
+            return Err(VendorError::invalid(
+                "give exactly one of candidate_id (Ashby's candidate id) and candidate_email",
+            ));
+        }
+    };
     let type_id = AssessmentTypeId(body.assessment_type_id);
     let catalog_name = state.catalog.find(type_id).map(|t| t.name.clone());
     let assessment_name = match (body.assessment_name, catalog_name) {
@@ -75,7 +87,7 @@ pub async fn create(
         .map_err(VendorError::invalid)?;
     let new = NewCompletedAssessment {
         tenant_id: TenantId(body.tenant_id),
-        candidate_id: body.candidate_id,
+        candidate,
         assessment_type_id: type_id,
         assessment_name,
         result: body.result,
@@ -108,9 +120,28 @@ pub async fn create(
         id: id.0,
         tenant_id: body.tenant_id,
         candidate_id: body.candidate_id,
+        candidate_email: body.candidate_email,
         assessment_type_id: type_id.0,
         delivery: representation::delivery(&delivery),
     }))
+}
+
+/// An email to look a candidate up by: trimmed, one `@` with text on both sides, no
+/// control characters, at most 254 bytes (the longest an address can be).
+fn candidate_email(text: &str) -> Result<String, VendorError> {
+    let email = text.trim();
+    let well_formed = email.len() <= 254
+        && !email.chars().any(char::is_control)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if well_formed {
+        Ok(email.to_owned())
+    } else {
+        Err(VendorError::invalid(format!(
+            "candidate_email must be an email address (got {text:?})"
+        )))
+    }
 }
 
 /// Longest accepted `Idempotency-Key`.

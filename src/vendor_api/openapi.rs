@@ -52,7 +52,9 @@ pub struct CompletedAccepted {
     /// The id given to the completed assessment (Ashby's `assessmentId`).
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub candidate_id: Uuid,
+    pub candidate_id: Option<Uuid>,
+    /// Set when the candidate is to be looked up by email at delivery time.
+    pub candidate_email: Option<String>,
     pub assessment_type_id: Uuid,
     pub delivery: Delivery,
 }

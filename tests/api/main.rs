@@ -6,6 +6,7 @@ mod helpers;
 
 mod assessment_cancel;
 mod assessment_start;
+mod candidate_email;
 mod candidate_sessions;
 mod catalog;
 mod cli;
