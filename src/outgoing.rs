@@ -79,13 +79,7 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error>
 /// destination in the reason ("webhook", or empty). The URL is left out of the reason:
 /// it can carry credentials.
 pub fn unanswered(what: &str, error: reqwest::Error) -> CallOutcome {
-    let failure = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
+    let failure = failure_kind(&error);
     let prefix = if what.is_empty() {
         String::new()
     } else {
@@ -95,6 +89,47 @@ pub fn unanswered(what: &str, error: reqwest::Error) -> CallOutcome {
         status: None,
         reason: format!("{prefix}{failure}: {}", error.without_url()),
         retry_after: None,
+    }
+}
+
+/// What kind of failure a request without an answer met, for `last_error` and the logs:
+/// "error sending request" alone does not tell an operator whether to fix DNS, a
+/// firewall, a certificate or the destination's speed.
+fn failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        return "timed out";
+    }
+    let mut causes = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused",
+                std::io::ErrorKind::ConnectionReset => return "connection reset",
+                std::io::ErrorKind::TimedOut => return "timed out",
+                _ => {}
+            }
+        }
+        causes.push_str(&cause.to_string().to_ascii_lowercase());
+        causes.push('\n');
+        source = cause.source();
+    }
+    let mentions = |words: &[&str]| words.iter().any(|word| causes.contains(word));
+    if mentions(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no address associated",
+    ]) {
+        "DNS lookup failed"
+    } else if mentions(&["certificate", "tls", "handshake", "invalidcertificate"]) {
+        "TLS failed"
+    } else if mentions(&["connection refused"]) {
+        "connection refused"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
     }
 }
 

@@ -153,3 +153,35 @@ async fn a_timeout_and_a_refused_connection_are_retried() {
         outcome.err()
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_and_an_unknown_host_say_which_they_were() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = http_client(Duration::from_secs(5)).unwrap();
+    let refused = client
+        .post(format!("http://127.0.0.1:{port}/x"))
+        .send()
+        .await
+        .unwrap_err();
+    let outcome = unanswered("", refused);
+    assert!(
+        matches!(&outcome, CallOutcome::Retry { reason, .. } if reason.starts_with("connection refused")),
+        "{outcome:?}"
+    );
+    // `.invalid` never resolves (RFC 2606); the lookup fails without leaving the machine.
+    let unknown = client
+        .post("http://ashby-partner-test.invalid/x")
+        .send()
+        .await
+        .unwrap_err();
+    let outcome = unanswered("", unknown);
+    assert!(
+        matches!(&outcome, CallOutcome::Retry { reason, .. } if reason.starts_with("DNS lookup failed")),
+        "{outcome:?}"
+    );
+}

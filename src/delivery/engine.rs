@@ -167,7 +167,7 @@ impl DeliveryEngine {
                     .lease_until_ms
                     .is_none_or(|until| must_finish_by > until)
                 {
-                    tracing::warn!(delivery_id = %claimed.id, "claim too old to send within its lease; giving it back");
+                    tracing::warn!(delivery_id = %claimed.id, tenant_id = %claimed.tenant_id, assessment_id = %claimed.assessment_id, "claim too old to send within its lease; giving it back");
                     deliveries::release(&self.db, claimed).await?;
                     return Ok(None);
                 }
@@ -244,7 +244,7 @@ impl DeliveryEngine {
                             let engine = Arc::clone(&self);
                             in_flight.spawn(async move {
                                 if let Err(error) = engine.deliver(&claimed, now, claimed_at).await {
-                                    tracing::warn!(delivery_id = %claimed.id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
+                                    tracing::warn!(delivery_id = %claimed.id, tenant_id = %claimed.tenant_id, assessment_id = %claimed.assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
                                 }
                                 drop(permit);
                             });
@@ -376,15 +376,20 @@ fn attempt_result(
     }
 }
 
+/// One line per attempt, each naming the delivery, its tenant and its assessment, so an
+/// operator can follow one customer's or one candidate's messages in the logs.
 fn log_attempt(claimed: &delivery::Model, result: &AttemptResult) {
     let (id, kind, attempt) = (claimed.id, claimed.kind.as_str(), claimed.attempts + 1);
+    let (tenant_id, assessment_id) = (claimed.tenant_id, claimed.assessment_id);
     match result {
-        AttemptResult::Delivered => tracing::info!(delivery_id = %id, kind, attempt, "delivered"),
+        AttemptResult::Delivered => {
+            tracing::info!(delivery_id = %id, %tenant_id, %assessment_id, kind, attempt, "delivered")
+        }
         AttemptResult::RetryAt {
             error,
             next_attempt_at_ms,
         } => {
-            tracing::warn!(delivery_id = %id, kind, attempt, %error, next_attempt_at_ms, "delivery failed; will retry");
+            tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, kind, attempt, %error, next_attempt_at_ms, "delivery failed; will retry");
         }
         AttemptResult::Throttled {
             error,
@@ -392,10 +397,10 @@ fn log_attempt(claimed: &delivery::Model, result: &AttemptResult) {
             pause,
         } => {
             let partner_wide = pause.as_ref().is_some_and(|p| p.tenant_id.is_none());
-            tracing::warn!(delivery_id = %id, kind, %error, next_attempt_at_ms, partner_wide, "throttled; holding back until then");
+            tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, kind, %error, next_attempt_at_ms, partner_wide, "throttled; holding back until then");
         }
         AttemptResult::Dead { error } => {
-            tracing::error!(delivery_id = %id, kind, attempt, %error, "delivery dead; replay with `deliveries retry`");
+            tracing::error!(delivery_id = %id, %tenant_id, %assessment_id, kind, attempt, %error, "delivery dead; replay with `deliveries retry`");
         }
     }
 }
