@@ -252,8 +252,15 @@ async fn ensure_exists(db: &DatabaseConnection, id: TenantId) -> anyhow::Result<
 
 /// A key given on the command line, or "-" to read it from stdin (keeps it out of the
 /// shell history and the process list).
+/// The key given as an argument, or with `-` read from stdin: piped in, or typed at a
+/// terminal — then with a prompt and without echo, so it never shows on screen.
 fn read_key_argument(argument: &str) -> anyhow::Result<String> {
-    let key = if argument == "-" {
+    let key = if argument == "-" && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        rpassword::prompt_password("Ashby API key (not shown): ")
+            .context("cannot read the key from the terminal")?
+            .trim()
+            .to_owned()
+    } else if argument == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
