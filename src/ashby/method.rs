@@ -7,6 +7,9 @@ use crate::domain::delivery::DeliveryKind;
 pub enum Method {
     Update,
     AddCompletedToCandidate,
+    /// Registers a webhook for one event type (not a delivery: called when an operator
+    /// sets up a tenant's webhooks).
+    WebhookCreate,
 }
 
 impl Method {
@@ -14,6 +17,7 @@ impl Method {
         match self {
             Self::Update => "assessment.update",
             Self::AddCompletedToCandidate => "assessment.addCompletedToCandidate",
+            Self::WebhookCreate => "webhook.create",
         }
     }
 
