@@ -587,3 +587,54 @@ async fn registering_an_unknown_tenant_is_a_404() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn the_cli_sets_webhooks_up_like_the_api() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("No Ashby key yet").await;
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let mut command = app.binary(cwd.path());
+        command.args(args);
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    let output = run(vec![
+        "tenant".into(),
+        "ashby-webhooks".into(),
+        tenant.id.to_string(),
+        "--json".into(),
+    ])
+    .await;
+    let bad = run(vec![
+        "tenant".into(),
+        "ashby-webhooks".into(),
+        "nope".into(),
+    ])
+    .await;
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["status"], "manual");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("no Ashby API key")
+    );
+    let secret = answer["secret_token"].as_str().unwrap();
+    assert_eq!(
+        send(&app, &tenant, secret, &json!({"action": "ping"})).await,
+        200
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a tenant id"));
+}
