@@ -2,6 +2,7 @@
 //! like `partner_api/`, on the public listener. A handler verifies, parses, calls one
 //! service function and answers.
 
+mod payload;
 mod receive;
 
 use actix_web::web;

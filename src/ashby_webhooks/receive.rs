@@ -21,7 +21,8 @@ use futures_util::StreamExt as _;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-use crate::ashby::webhooks::{self, Parsed};
+use super::payload::{self, Parsed};
+use crate::ashby::webhooks;
 use crate::domain::ids::TenantId;
 use crate::partner_api::{PartnerError, failure_envelope};
 use crate::service::{self, RegistrationError};
@@ -95,7 +96,7 @@ pub async fn receive(
     }
 
     let parsed = match serde_json::from_slice::<Value>(&body) {
-        Ok(value) => webhooks::parse(&value),
+        Ok(value) => payload::parse(&value),
         Err(error) => Parsed::Malformed(format!("not JSON: {error}")),
     };
     let notice = match parsed {
