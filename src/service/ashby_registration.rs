@@ -194,3 +194,37 @@ async fn save_status(
     ashby_webhooks::save(&txn, tenant, sealed, status).await?;
     txn.commit().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lacks_permission;
+    use crate::ashby::client::{CallOutcome, classify};
+
+    fn refused(status: u16, body: &str) -> (Option<u16>, String) {
+        match classify(status, None, body.as_bytes()) {
+            CallOutcome::Refused { status, reason } => (status, reason),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_refused_or_lacking_the_permission_means_manual_set_up() {
+        for (status, body) in [
+            (401, "{}"),
+            (403, r#"{"success": false}"#),
+            (
+                200,
+                r#"{"success": false, "errors": ["missing_permission"]}"#,
+            ),
+            (
+                200,
+                r#"{"success": false, "errorInfo": {"code": "forbidden", "message": "The API key lacks the required permission"}}"#,
+            ),
+        ] {
+            let (status, reason) = refused(status, body);
+            assert!(lacks_permission(status, &reason), "{reason}");
+        }
+        let (status, reason) = refused(400, r#"{"success": false, "errors": ["invalid_input"]}"#);
+        assert!(!lacks_permission(status, &reason), "{reason}");
+    }
+}

@@ -638,3 +638,21 @@ async fn the_cli_sets_webhooks_up_like_the_api() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a tenant id"));
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_before_anything_else() {
+    let app = TestApp::spawn_with(|s| s.server.max_body_bytes = 1024).await;
+    let tenant = app.create_tenant("Acme").await;
+    let secret = webhook_secret(&app, &tenant).await;
+    let big = json!({"action": "ping", "data": {"padding": "x".repeat(2048)}}).to_string();
+
+    let status = send_raw(
+        &app,
+        &tenant,
+        Some(sign(secret.as_bytes(), big.as_bytes())),
+        big,
+    )
+    .await;
+
+    assert_eq!(status, 413);
+}
