@@ -96,6 +96,28 @@ impl Sealer {
         self.open(sealed, &tenant.to_string())
     }
 
+    /// Seals a tenant's Ashby webhook secret. The context names the purpose as well as
+    /// the tenant, so a sealed webhook secret and a sealed Ashby API key can never be
+    /// swapped: each opens only as what it was sealed as.
+    ///
+    /// # Errors
+    /// See [`Sealer::seal`].
+    pub fn seal_webhook_secret(&self, secret: &str, tenant: TenantId) -> Result<String, SealError> {
+        self.seal(secret, &webhook_secret_context(tenant))
+    }
+
+    /// Opens what [`Sealer::seal_webhook_secret`] sealed for `tenant`.
+    ///
+    /// # Errors
+    /// See [`Sealer::open`].
+    pub fn open_webhook_secret(
+        &self,
+        sealed: &str,
+        tenant: TenantId,
+    ) -> Result<SecretString, SealError> {
+        self.open(sealed, &webhook_secret_context(tenant))
+    }
+
     /// Seals `secret`; `context` (e.g. the tenant id) must be given again to open it,
     /// so a sealed value copied onto another row does not decrypt.
     ///
@@ -142,6 +164,22 @@ impl Sealer {
             .map(SecretString::from)
             .map_err(|_| SealError::Undecryptable)
     }
+}
+
+/// The sealing context of a webhook secret; an Ashby key's is the bare tenant id.
+fn webhook_secret_context(tenant: TenantId) -> String {
+    format!("ashby-webhook-secret:{tenant}")
+}
+
+/// A new webhook secret: 32 random bytes, hex (Ashby's own examples are hex tokens).
+pub fn new_webhook_secret() -> SecretString {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>()
+        .into()
 }
 
 /// Random bytes, base64: the form of a generated `security.*` secret.
@@ -206,6 +244,32 @@ mod tests {
         for bad in [altered.as_str(), "v1.", "v1.AAAA", "nonsense", ""] {
             assert!(sealer.open(bad, "t").is_err(), "{bad:?} must not open");
         }
+    }
+
+    #[test]
+    fn webhook_secrets_and_ashby_keys_cannot_be_swapped() {
+        let sealer = sealer();
+        let tenant = TenantId::new_random();
+        let secret = new_webhook_secret();
+        assert_eq!(secret.expose_secret().len(), 64);
+        let sealed = sealer
+            .seal_webhook_secret(secret.expose_secret(), tenant)
+            .unwrap();
+        assert_eq!(
+            sealer
+                .open_webhook_secret(&sealed, tenant)
+                .unwrap()
+                .expose_secret(),
+            secret.expose_secret()
+        );
+        assert!(sealer.open_ashby_key(&sealed, tenant).is_err());
+        let key = sealer.seal_ashby_key("ashby-key", tenant).unwrap();
+        assert!(sealer.open_webhook_secret(&key, tenant).is_err());
+        assert!(
+            sealer
+                .open_webhook_secret(&sealed, TenantId::new_random())
+                .is_err()
+        );
     }
 
     #[test]

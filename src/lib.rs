@@ -1,6 +1,7 @@
 //! ashby-partner: the bridge between an assessment vendor and Ashby.
 
 pub mod ashby;
+pub mod ashby_webhooks;
 pub mod candidate_links;
 pub mod cli;
 pub mod crypto;

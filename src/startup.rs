@@ -132,6 +132,7 @@ impl Application {
                 .configure(health::routes)
                 .route("/metrics", web::get().to(metrics::endpoint))
                 .configure(partner_api::routes)
+                .configure(crate::ashby_webhooks::routes)
                 .configure(vendor_api::routes)
                 .default_service(web::to(no_such_route))
         })

@@ -4,6 +4,7 @@
 //! and sort identically on SQLite and PostgreSQL, which the delivery scheduler and
 //! the vendor API's cursors rely on.
 
+pub mod ashby_webhook;
 pub mod assessment;
 pub mod delivery;
 pub mod delivery_attempt;
@@ -13,6 +14,7 @@ pub mod tenant;
 pub mod vendor_token;
 
 pub mod prelude {
+    pub use super::ashby_webhook::Entity as AshbyWebhook;
     pub use super::assessment::Entity as Assessment;
     pub use super::delivery::Entity as Delivery;
     pub use super::delivery_attempt::Entity as DeliveryAttempt;

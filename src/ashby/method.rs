@@ -9,6 +9,9 @@ pub enum Method {
     AddCompletedToCandidate,
     /// Finds a candidate by email, for a completed assessment that names only an email.
     CandidateSearch,
+    /// Registers a webhook for one event type (not a delivery: called when an operator
+    /// sets up a tenant's webhooks).
+    WebhookCreate,
 }
 
 impl Method {
@@ -17,6 +20,7 @@ impl Method {
             Self::Update => "assessment.update",
             Self::AddCompletedToCandidate => "assessment.addCompletedToCandidate",
             Self::CandidateSearch => "candidate.search",
+            Self::WebhookCreate => "webhook.create",
         }
     }
 

@@ -4,4 +4,5 @@
 pub mod client;
 pub mod method;
 pub mod updates;
+pub mod webhooks;
 pub mod wire;

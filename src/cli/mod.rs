@@ -1,5 +1,6 @@
 //! The command line (CONTRACT §3). Data goes to stdout; logs to stderr.
 
+mod ashby_webhooks;
 mod deliveries;
 mod output;
 mod serve;

@@ -61,6 +61,14 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create the tenant's Ashby webhook secret and register its webhooks with Ashby
+    /// (or print what to create by hand when its Ashby key may not).
+    AshbyWebhooks {
+        /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -148,6 +156,10 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
                     r.revoked, r.id
                 )
             })
+        }
+        TenantCommand::AshbyWebhooks { id, json } => {
+            let id = parse_tenant_id(&id)?;
+            super::ashby_webhooks::run(&db, &settings, id, json).await
         }
     }
 }

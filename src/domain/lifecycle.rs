@@ -42,6 +42,28 @@ pub enum Event<'a> {
     Vendor(&'a VendorEvent),
     /// Nothing happened to an open assessment for `vendor.expire_after`.
     ExpiredForInactivity,
+    /// Ashby told us by webhook that the assessment has no point any more (the candidate
+    /// was deleted, the application archived or hired). Nothing goes back to Ashby.
+    EndedInAshby(EndReason),
+}
+
+/// Why Ashby's webhook ended an assessment; the vendor's `assessment.cancelled` carries
+/// it as `data.reason` (CONTRACT §7, §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    CandidateDeleted,
+    ApplicationArchived,
+    ApplicationHired,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CandidateDeleted => "candidate_deleted",
+            Self::ApplicationArchived => "application_archived",
+            Self::ApplicationHired => "application_hired",
+        }
+    }
 }
 
 /// A message a transition sends out, written to the outbox with the state change.
@@ -63,14 +85,24 @@ pub enum WebhookEvent {
     Cancelled,
     /// It expired for inactivity: the vendor should stop it.
     Expired,
+    /// Ashby's webhook ended it, for this reason: the vendor should stop it.
+    CancelledFor(EndReason),
 }
 
 impl WebhookEvent {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Started => "assessment.started",
-            Self::Cancelled => "assessment.cancelled",
+            Self::Cancelled | Self::CancelledFor(_) => "assessment.cancelled",
             Self::Expired => "assessment.expired",
+        }
+    }
+
+    /// The reason the webhook's `data` carries, when it has one.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::CancelledFor(reason) => Some(reason.as_str()),
+            Self::Started | Self::Cancelled | Self::Expired => None,
         }
     }
 }
@@ -155,6 +187,19 @@ pub fn decide(
         })),
         // It ended meanwhile (another replica expired it, or an event ended it).
         (Event::ExpiredForInactivity, Completed | Cancelled | Expired) => Ok(Decision::AlreadyDone),
+        // Ashby's webhook: the vendor is told why; nothing goes back to Ashby.
+        (Event::EndedInAshby(reason), Started | InProgress) => Ok(Decision::Apply(Transition {
+            to: Cancelled,
+            history: HistoryEntry {
+                status: Cancelled,
+                at_ms,
+                source: Source::Ashby,
+            },
+            emissions: vec![Emission::VendorWebhook(WebhookEvent::CancelledFor(reason))],
+        })),
+        // Already over, however it ended: the webhook (or Ashby's retry of it) has
+        // nothing left to stop, and a webhook is not a request that could be refused.
+        (Event::EndedInAshby(_), Completed | Cancelled | Expired) => Ok(Decision::AlreadyDone),
         (Event::Vendor(vendor), Started | InProgress) => {
             let to = vendor.status.status();
             Ok(Decision::Apply(Transition {
@@ -278,6 +323,36 @@ mod tests {
             decide(Completed, Event::CancelledByAshby, 7, None),
             Err(Refusal::AlreadyCompleted)
         );
+    }
+
+    #[test]
+    fn ashby_webhooks_cancel_open_assessments_with_their_reason() {
+        for reason in [
+            EndReason::CandidateDeleted,
+            EndReason::ApplicationArchived,
+            EndReason::ApplicationHired,
+        ] {
+            for current in [Started, InProgress] {
+                let transition = applied(decide(current, Event::EndedInAshby(reason), 7, None));
+                assert_eq!(transition.to, Cancelled);
+                assert_eq!(transition.history.source, Source::Ashby);
+                assert_eq!(
+                    transition.emissions,
+                    [Emission::VendorWebhook(WebhookEvent::CancelledFor(reason))]
+                );
+            }
+            for current in [Completed, Cancelled, Expired] {
+                assert_eq!(
+                    decide(current, Event::EndedInAshby(reason), 7, None),
+                    Ok(Decision::AlreadyDone)
+                );
+            }
+        }
+        assert_eq!(
+            WebhookEvent::CancelledFor(EndReason::ApplicationHired).reason(),
+            Some("application_hired")
+        );
+        assert_eq!(WebhookEvent::Cancelled.reason(), None);
     }
 
     fn vendor(body: serde_json::Value) -> VendorEvent {

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod catalog;
 pub mod data_block;
 pub mod delivery;
+pub mod erasure;
 pub mod ids;
 pub mod json_text;
 pub mod lifecycle;

@@ -3,6 +3,8 @@
 //! around a lifecycle decision, with its outbox rows, waking the workers once committed —
 //! on deliveries, and on tenants.
 
+mod ashby_events;
+mod ashby_registration;
 mod cancel;
 mod completed;
 mod deliveries;
@@ -12,6 +14,11 @@ mod tenants;
 mod transition;
 mod vendor_event;
 
+pub use ashby_events::{AshbyNotice, NoticeHandled, apply_ashby_notice};
+pub use ashby_registration::{
+    ASHBY_WEBHOOK_TYPES, Registration, RegistrationError, ashby_webhook_secret,
+    register_ashby_webhooks,
+};
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{

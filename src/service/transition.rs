@@ -55,7 +55,7 @@ pub async fn apply(
     let last_update_ms = positions.last().copied().unwrap_or(current.last_update_ms);
     let vendor_event = match event {
         Event::Vendor(vendor) => Some(vendor),
-        Event::CancelledByAshby | Event::ExpiredForInactivity => None,
+        Event::CancelledByAshby | Event::ExpiredForInactivity | Event::EndedInAshby(_) => None,
     };
     let assessment = current.after(&transition, vendor_event, last_update_ms, now_ms);
     assessments::update(txn, &assessment).await?;
@@ -119,9 +119,17 @@ fn webhook_body(
     event: WebhookEvent,
     now_ms: i64,
 ) -> Result<serde_json::Value, DbErr> {
+    let mut data = json_column(&crate::representation::assessment(
+        assessment,
+        &outbound.candidate_links,
+    ))?;
+    // A cancel an Ashby webhook caused says why (CONTRACT §7).
+    if let (Some(reason), Some(fields)) = (event.reason(), data.as_object_mut()) {
+        fields.insert("reason".to_owned(), reason.into());
+    }
     Ok(webhook::stored_body(serde_json::json!({
         "type": event.as_str(),
         "timestamp": rfc3339(now_ms),
-        "data": json_column(&crate::representation::assessment(assessment, &outbound.candidate_links))?,
+        "data": data,
     })))
 }

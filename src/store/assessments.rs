@@ -272,3 +272,66 @@ pub async fn feed(
         .map(decode)
         .collect()
 }
+
+/// Every assessment of a candidate in a tenant, locked for update, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn of_candidate_for_update(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    candidate_ashby_id: &str,
+) -> Result<Vec<Assessment>, DbErr> {
+    use sea_orm::QueryOrder as _;
+    assessment::Entity::find()
+        .filter(assessment::Column::TenantId.eq(tenant_id.0))
+        .filter(assessment::Column::CandidateAshbyId.eq(candidate_ashby_id))
+        .order_by_asc(assessment::Column::CreatedAtMs)
+        .order_by_asc(assessment::Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+/// The open assessments of an application in a tenant, locked for update.
+///
+/// # Errors
+/// Database errors.
+pub async fn open_of_application_for_update(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    application_ashby_id: &str,
+) -> Result<Vec<Assessment>, DbErr> {
+    use sea_orm::QueryOrder as _;
+    assessment::Entity::find()
+        .filter(assessment::Column::TenantId.eq(tenant_id.0))
+        .filter(assessment::Column::ApplicationAshbyId.eq(application_ashby_id))
+        .filter(assessment::Column::Status.is_in(OPEN_STATUSES.map(AssessmentStatus::as_str)))
+        .order_by_asc(assessment::Column::CreatedAtMs)
+        .order_by_asc(assessment::Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+/// Rewrites who an assessment is about: the candidate's Ashby id and the stored start
+/// request (an erasure or a merge — the only reasons either ever changes).
+///
+/// # Errors
+/// Database errors.
+pub async fn set_candidate(db: &impl ConnectionTrait, changed: &Assessment) -> Result<(), DbErr> {
+    use sea_orm::ActiveValue::Set;
+    let row = assessment::ActiveModel {
+        id: Set(changed.id.0),
+        candidate_ashby_id: Set(changed.candidate_ashby_id.clone()),
+        start_request: Set(changed.start_request.clone()),
+        ..Default::default()
+    };
+    assessment::Entity::update(row).exec(db).await.map(drop)
+}

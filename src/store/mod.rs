@@ -1,8 +1,10 @@
 //! Persistence: SeaORM queries over `&impl ConnectionTrait`, one file per aggregate.
 
+pub mod ashby_webhooks;
 pub mod assessments;
 mod database;
 pub mod deliveries;
+pub mod erasure;
 mod private_files;
 pub mod retention;
 pub mod tenants;

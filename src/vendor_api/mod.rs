@@ -1,5 +1,6 @@
 //! The vendor API (`/v1`, CONTRACT §5): what the vendor's own engine calls.
 
+mod ashby_webhooks;
 mod assessments;
 mod auth;
 mod body;
@@ -34,6 +35,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             )
             .route("/completed-assessments", web::post().to(completed::create))
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .route(
+                "/tenants/{id}/ashby-webhooks",
+                web::put().to(ashby_webhooks::register),
+            )
             .route(
                 "/candidate-sessions/{token}",
                 web::get().to(candidate_sessions::resolve),

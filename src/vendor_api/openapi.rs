@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::{assessments, candidate_sessions, completed, deliveries, feed};
+use super::{ashby_webhooks, assessments, candidate_sessions, completed, deliveries, feed};
 use crate::representation::{Assessment, Delivery};
 
 /// `{"error": {"code", "message"}}`
@@ -95,6 +95,7 @@ pub struct CandidateSessionPerson {
         completed::create,
         deliveries::retry,
         candidate_sessions::resolve,
+        ashby_webhooks::register,
     ),
     modifiers(&BearerToken),
     security(("bearer" = [])),

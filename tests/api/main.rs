@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod ashby_webhooks;
 mod assessment_cancel;
 mod assessment_start;
 mod candidate_email;

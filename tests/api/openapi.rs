@@ -47,6 +47,7 @@ async fn the_document_lists_every_vendor_route_with_bearer_auth() {
         ("/v1/completed-assessments", "post"),
         ("/v1/deliveries/{id}/retry", "post"),
         ("/v1/candidate-sessions/{token}", "get"),
+        ("/v1/tenants/{id}/ashby-webhooks", "put"),
     ];
     for (path, method) in routes {
         assert!(
