@@ -37,8 +37,22 @@ impl AshbyClient {
         api_key: &SecretString,
         body: &Value,
     ) -> CallOutcome {
+        match self.post(base_url, method, api_key, body).await {
+            Ok((outcome, _)) | Err(outcome) => outcome,
+        }
+    }
+
+    /// The request every call makes, and its answer: classified, with the body read (up to
+    /// the limit). `Err` when there was no answer to read.
+    async fn post(
+        &self,
+        base_url: &str,
+        method: &str,
+        api_key: &SecretString,
+        body: &Value,
+    ) -> Result<(CallOutcome, outgoing::Answer), CallOutcome> {
         let url = format!("{}/{method}", base_url.trim_end_matches('/'));
-        let sent = self
+        let response = self
             .http
             .post(url)
             .basic_auth(api_key.expose_secret(), Some(""))
@@ -46,68 +60,45 @@ impl AshbyClient {
             .header(CONTENT_TYPE, "application/json")
             .json(body)
             .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => return outgoing::unanswered("", error),
-        };
-        match read_answer(response).await {
-            Ok(answer) => match classify(answer.status, answer.retry_after, &answer.body) {
-                // Ashby throttles the partner as a whole: every tenant must hold back.
+            .await
+            .map_err(|error| outgoing::unanswered("", error))?;
+        let answer = read_answer(response).await?;
+        let outcome = match classify(answer.status, answer.retry_after, &answer.body) {
+            // Ashby throttles the partner as a whole: every tenant must hold back.
+            CallOutcome::Throttled {
+                status,
+                reason,
+                retry_after,
+                ..
+            } if answer.rate_limit_scope.as_deref() == Some(PARTNER_SCOPE) => {
                 CallOutcome::Throttled {
                     status,
-                    reason,
+                    reason: format!("{reason} (the whole integration partner is throttled)"),
                     retry_after,
-                    ..
-                } if answer.rate_limit_scope.as_deref() == Some(PARTNER_SCOPE) => {
-                    CallOutcome::Throttled {
-                        status,
-                        reason: format!("{reason} (the whole integration partner is throttled)"),
-                        retry_after,
-                        scope: ThrottleScope::Partner,
-                    }
+                    scope: ThrottleScope::Partner,
                 }
-                outcome => outcome,
-            },
-            Err(outcome) => outcome,
-        }
+            }
+            outcome => outcome,
+        };
+        Ok((outcome, answer))
     }
-}
 
-impl AshbyClient {
-    /// The ids of the candidates whose email is `email` (`candidate.search`). The outcome
-    /// to record instead when Ashby does not answer with a list.
+    /// The ids of the candidates whose email is `email` (`candidate.search`).
     ///
     /// # Errors
-    /// The call's outcome when it is not a success with results.
+    /// The call's outcome when it is not a success with a list of results.
     pub async fn search_candidates_by_email(
         &self,
         base_url: &str,
         api_key: &SecretString,
         email: &str,
     ) -> Result<Vec<String>, CallOutcome> {
-        let url = format!(
-            "{}/{}",
-            base_url.trim_end_matches('/'),
-            Method::CandidateSearch.path()
-        );
-        let sent = self
-            .http
-            .post(url)
-            .basic_auth(api_key.expose_secret(), Some(""))
-            .header(ACCEPT, "application/json; version=1")
-            .header(CONTENT_TYPE, "application/json")
-            .json(&serde_json::json!({ "email": email }))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => return Err(outgoing::unanswered("", error)),
-        };
-        let answer = read_answer(response).await?;
-        match classify(answer.status, answer.retry_after, &answer.body) {
-            CallOutcome::Delivered { .. } => {}
-            outcome => return Err(outcome),
+        let body = serde_json::json!({ "email": email });
+        let (outcome, answer) = self
+            .post(base_url, Method::CandidateSearch.path(), api_key, &body)
+            .await?;
+        if !matches!(outcome, CallOutcome::Delivered { .. }) {
+            return Err(outcome);
         }
         let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
         let Some(results) = parsed.get("results").and_then(Value::as_array) else {
