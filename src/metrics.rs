@@ -20,7 +20,6 @@ use prometheus_client::registry::Registry;
 use sea_orm::DbErr;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
-use crate::state::AppState;
 use crate::store::{self, deliveries};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -231,8 +230,8 @@ pub async fn track_requests(
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED_ROUTE.into());
     let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+        .app_data::<web::Data<Metrics>>()
+        .map(|metrics| Metrics::clone(metrics));
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
         metrics.observe_request(method, route, response.status().as_u16(), started.elapsed());
@@ -241,8 +240,11 @@ pub async fn track_requests(
 }
 
 /// `GET /metrics`
-pub async fn endpoint(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render(&state.db).await {
+pub async fn endpoint(
+    metrics: web::Data<Metrics>,
+    db: web::Data<sea_orm::DatabaseConnection>,
+) -> HttpResponse {
+    match metrics.render(&db).await {
         Ok(text) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
             .body(text),

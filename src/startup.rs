@@ -115,13 +115,17 @@ impl Application {
             db,
             settings,
             secrets,
-            metrics,
         });
+        // Metrics and their database reads need nothing else: their own pieces of data.
+        let request_metrics = web::Data::new(metrics);
+        let metrics_db = web::Data::new(state.db.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(request_metrics.clone())
+                .app_data(metrics_db.clone())
                 .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 // Only the vendor API reads query strings; keep its errors JSON too.

@@ -4,7 +4,6 @@
 use sea_orm::DatabaseConnection;
 
 use crate::domain::catalog::Catalog;
-use crate::metrics::Metrics;
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
@@ -19,5 +18,4 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Candidate links, whether vendor webhooks are queued, and the workers' waker.
     pub outbound: Outbound,
-    pub metrics: Metrics,
 }
