@@ -194,6 +194,7 @@ impl Metrics {
                 DeliveryStatus::Pending,
                 DeliveryStatus::Delivered,
                 DeliveryStatus::Dead,
+                DeliveryStatus::Superseded,
             ] {
                 let count = counts
                     .iter()

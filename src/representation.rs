@@ -106,6 +106,7 @@ pub fn delivery(row: &delivery::Model) -> Delivery {
     let status = match row.status.as_str() {
         "delivered" => DeliveryStatus::Delivered,
         "dead" => DeliveryStatus::Dead,
+        "superseded" => DeliveryStatus::Superseded,
         _ => DeliveryStatus::Pending,
     };
     Delivery {

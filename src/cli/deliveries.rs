@@ -9,7 +9,7 @@ use crate::delivery::DeliveryWaker;
 use crate::domain::delivery::DeliveryStatus;
 use crate::representation;
 use crate::service::{
-    RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+    BulkRetry, RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
 };
 use crate::settings::Settings;
 use crate::store::deliveries;
@@ -88,10 +88,17 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
             };
             // No workers run in this process: a running `serve` finds them on its next poll.
             let nobody = DeliveryWaker::default();
-            let requeued = match id {
+            let done = match id {
                 None => retry_all_dead_deliveries(&db, &nobody).await?,
                 Some(id) => match retry_dead_delivery(&db, &nobody, id).await? {
-                    RetryOutcome::Requeued(_) => 1,
+                    RetryOutcome::Requeued(_) => BulkRetry {
+                        retried: 1,
+                        superseded: 0,
+                    },
+                    RetryOutcome::Superseded(_) => BulkRetry {
+                        retried: 0,
+                        superseded: 1,
+                    },
                     RetryOutcome::NotFound => bail!("no delivery with id {id}"),
                     RetryOutcome::NotDead(row) => bail!(
                         "delivery {id} is {}; only a dead delivery can be retried",
@@ -99,11 +106,26 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
                     ),
                 },
             };
-            print(json, &serde_json::json!({ "requeued": requeued }), |_| {
+            // `requeued` is the older name of `retried`, kept for scripts that read it.
+            let answer = serde_json::json!({
+                "requeued": done.retried,
+                "retried": done.retried,
+                "superseded": done.superseded,
+            });
+            print(json, &answer, |_| {
+                let retried = done.retried;
                 format!(
-                    "{requeued} dead deliver{} put back in line; a running `serve` sends {} within a second.",
-                    if requeued == 1 { "y" } else { "ies" },
-                    if requeued == 1 { "it" } else { "them" }
+                    "{retried} dead deliver{} put back in line; a running `serve` sends {} within a second.{}",
+                    if retried == 1 { "y" } else { "ies" },
+                    if retried == 1 { "it" } else { "them" },
+                    if done.superseded == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            "\n{} outdated update(s) marked superseded instead: a later update already reached Ashby.",
+                            done.superseded
+                        )
+                    }
                 )
             })
         }

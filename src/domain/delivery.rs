@@ -56,17 +56,21 @@ pub enum DeliveryStatus {
     Delivered,
     /// Given up: a permanent refusal, or `delivery.max_attempts` reached. `retry` revives it.
     Dead,
+    /// A dead update that a later one of the same assessment already replaced in Ashby:
+    /// replaying it would move Ashby backwards, so it is never sent. Final; not dead.
+    Superseded,
 }
 
 impl DeliveryStatus {
     /// Done with, for good: what retention may delete.
-    pub const FINISHED: [Self; 1] = [Self::Delivered];
+    pub const FINISHED: [Self; 2] = [Self::Delivered, Self::Superseded];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Dead => "dead",
+            Self::Superseded => "superseded",
         }
     }
 }

@@ -19,6 +19,9 @@ use crate::store::{self, deliveries};
 pub enum RetryOutcome {
     /// Back in line, with a fresh attempt budget (its payload as sent).
     Requeued(delivery::Model),
+    /// A later update of the same assessment reached Ashby already: this one is now
+    /// `superseded` and will never be sent (replaying it would move Ashby backwards).
+    Superseded(delivery::Model),
     /// Only a dead delivery can be retried; this one is not.
     NotDead(delivery::Model),
     NotFound,
@@ -35,12 +38,14 @@ pub async fn retry_dead_delivery(
     waker: &DeliveryWaker,
     id: Uuid,
 ) -> Result<RetryOutcome, DbErr> {
+    let superseded = deliveries::supersede_outdated_dead(db, Some(id), store::now_ms()).await?;
     let requeued = deliveries::requeue_dead(db, Some(id), store::now_ms()).await?;
     if requeued > 0 {
         waker.wake();
     }
     Ok(match deliveries::find(db, id).await? {
         None => RetryOutcome::NotFound,
+        Some(row) if superseded > 0 => RetryOutcome::Superseded(row),
         Some(row) if requeued > 0 => {
             let mut rows = with_sent_payloads(db, vec![row]).await?;
             match rows.pop() {
@@ -52,19 +57,33 @@ pub async fn retry_dead_delivery(
     })
 }
 
-/// Puts every dead delivery back in line; returns how many.
+/// What retrying every dead delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BulkRetry {
+    /// Put back in line.
+    pub retried: u64,
+    /// Outdated updates marked `superseded` instead (never sent).
+    pub superseded: u64,
+}
+
+/// Puts every dead delivery back in line, except outdated updates, which become
+/// `superseded`.
 ///
 /// # Errors
 /// Database errors.
 pub async fn retry_all_dead_deliveries(
     db: &DatabaseConnection,
     waker: &DeliveryWaker,
-) -> Result<u64, DbErr> {
-    let requeued = deliveries::requeue_dead(db, None, store::now_ms()).await?;
-    if requeued > 0 {
+) -> Result<BulkRetry, DbErr> {
+    let superseded = deliveries::supersede_outdated_dead(db, None, store::now_ms()).await?;
+    let retried = deliveries::requeue_dead(db, None, store::now_ms()).await?;
+    if retried > 0 {
         waker.wake();
     }
-    Ok(requeued)
+    Ok(BulkRetry {
+        retried,
+        superseded,
+    })
 }
 
 /// The deliveries with `payload` as it is (or was) sent. A vendor webhook's outbox row

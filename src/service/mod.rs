@@ -22,7 +22,7 @@ pub use ashby_registration::{
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{
-    RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+    BulkRetry, RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
 };
 pub use expiry::expire_inactive;
 pub use start::{StartOutcome, check_additional_fields, start_assessment};

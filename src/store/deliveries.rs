@@ -540,3 +540,49 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i6
 pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
     min_over_pending(db, delivery::Column::CreatedAtMs).await
 }
+
+/// Marks `superseded` the dead `assessment.update`s — one (`id`), or all — that a later
+/// update of the same assessment has already replaced in Ashby (it was delivered): replaying
+/// one would move Ashby backwards. Call it before putting dead deliveries back in line.
+/// Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn supersede_outdated_dead(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    now_ms: i64,
+) -> Result<u64, DbErr> {
+    let later = Alias::new("later");
+    let update = DeliveryKind::AshbyUpdate.as_str();
+    let delivered_later = Query::select()
+        .expr(Expr::val(1))
+        .from_as(delivery::Entity, later.clone())
+        .and_where(
+            Expr::col((later.clone(), delivery::Column::OrderingKey))
+                .equals((delivery::Entity, delivery::Column::OrderingKey)),
+        )
+        .and_where(Expr::col((later.clone(), delivery::Column::Kind)).eq(update))
+        .and_where(
+            Expr::col((later.clone(), delivery::Column::Status))
+                .eq(DeliveryStatus::Delivered.as_str()),
+        )
+        .and_where(
+            Expr::col((later.clone(), delivery::Column::Position))
+                .gt(Expr::col((delivery::Entity, delivery::Column::Position))),
+        )
+        .to_owned();
+    let mut superseded = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::val(DeliveryStatus::Superseded.as_str()),
+        )
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
+        .filter(delivery::Column::Kind.eq(update))
+        .filter(Expr::exists(delivered_later));
+    if let Some(id) = id {
+        superseded = superseded.filter(delivery::Column::Id.eq(id));
+    }
+    Ok(superseded.exec(db).await?.rows_affected)
+}

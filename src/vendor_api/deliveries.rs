@@ -45,7 +45,10 @@ pub async fn retry(
         .parse()
         .map_err(|_| VendorError::not_found("delivery", &path))?;
     match retry_dead_delivery(&state.db, &state.outbound.waker, id).await? {
-        RetryOutcome::Requeued(row) => Ok(HttpResponse::Ok().json(representation::delivery(&row))),
+        // Superseded: answered with the delivery, now final (nothing will be sent).
+        RetryOutcome::Requeued(row) | RetryOutcome::Superseded(row) => {
+            Ok(HttpResponse::Ok().json(representation::delivery(&row)))
+        }
         RetryOutcome::NotFound => Err(VendorError::not_found("delivery", &path)),
         RetryOutcome::NotDead(row) => Err(VendorError::conflict(
             "delivery_not_dead",

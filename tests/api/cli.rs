@@ -626,7 +626,10 @@ async fn deliveries_retry_puts_a_dead_delivery_back_in_line_and_refuses_one_that
 
     let run = run_cli(&app, &["deliveries", "retry", &id, "--json"], None).await;
 
-    assert_eq!(run.json(), json!({ "requeued": 1 }));
+    assert_eq!(
+        run.json(),
+        json!({ "requeued": 1, "retried": 1, "superseded": 0 })
+    );
     let row = delivery_row(&app, dead.id).await;
     assert_eq!(row.status, "pending", "{row:#?}");
     assert_eq!(row.attempts, 0, "{row:#?}");
@@ -693,7 +696,10 @@ async fn deliveries_retry_all_dead_requeues_every_dead_delivery_and_nothing_else
 
     let run = run_cli(&app, &["deliveries", "retry", "--all-dead", "--json"], None).await;
 
-    assert_eq!(run.json(), json!({ "requeued": 2 }));
+    assert_eq!(
+        run.json(),
+        json!({ "requeued": 2, "retried": 2, "superseded": 0 })
+    );
     for row in &dead {
         let row = delivery_row(&app, row.id).await;
         assert_eq!(
@@ -707,7 +713,10 @@ async fn deliveries_retry_all_dead_requeues_every_dead_delivery_and_nothing_else
     let nothing_left = run_cli(&app, &["deliveries", "retry", "--all-dead", "--json"], None)
         .await
         .json();
-    assert_eq!(nothing_left, json!({ "requeued": 0 }));
+    assert_eq!(
+        nothing_left,
+        json!({ "requeued": 0, "retried": 0, "superseded": 0 })
+    );
 }
 
 #[tokio::test]

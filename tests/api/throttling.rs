@@ -247,3 +247,60 @@ async fn a_failing_delivery_goes_dead_only_after_retry_for() {
         delivery.last_error
     );
 }
+
+#[tokio::test]
+async fn replaying_an_update_that_a_later_delivered_one_replaced_never_sends_it() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    // The first update is refused for good; the later one (completion) goes through.
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(400)
+        .with_body(r#"{"success": false, "errorInfo": {"code": "invalid_input"}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let later = ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .expect(1)
+        .create_async()
+        .await;
+    let (_, id) = tenant_with_update(&app, &ashby, "A", "key-a").await;
+    let now = store::now_ms();
+    app.engine.step_at(now).await.unwrap();
+    let (status, body) = app
+        .vendor_event(
+            &id,
+            &json!({
+                "status": "completed",
+                "result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 90},
+                "profile_url": "https://tests.example/r/1"
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.engine.step_at(now + 1_000).await.unwrap();
+    later.assert_async().await;
+    let deliveries = app.deliveries_of(&id).await;
+    assert_eq!(
+        (deliveries[0].status.as_str(), deliveries[1].status.as_str()),
+        ("dead", "delivered")
+    );
+
+    // The operator replays every dead delivery: the outdated one is superseded, not sent.
+    let response = app
+        .vendor_post(
+            &format!("/v1/deliveries/{}/retry", deliveries[0].id),
+            &json!({}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["status"], "superseded");
+    app.engine.step_at(now + 60_000).await.unwrap();
+    later.assert_async().await; // still exactly one update received after the refusal
+    assert_eq!(app.deliveries_of(&id).await[0].status, "superseded");
+}
