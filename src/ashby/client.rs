@@ -57,6 +57,16 @@ impl AshbyClient {
     }
 }
 
+impl AshbyClient {
+    /// Asks Ashby whether `api_key` works (`apiKey.info`), classified like any call:
+    /// delivered = accepted; a refusal with 401/403 = the key is rejected.
+    pub async fn check_key(&self, base_url: &str, api_key: &SecretString) -> CallOutcome {
+        let method = super::method::Method::ApiKeyInfo.path();
+        self.call(base_url, method, api_key, &serde_json::json!({}))
+            .await
+    }
+}
+
 /// Classifies an answer by status and body.
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> CallOutcome {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();

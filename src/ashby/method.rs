@@ -7,6 +7,8 @@ use crate::domain::delivery::DeliveryKind;
 pub enum Method {
     Update,
     AddCompletedToCandidate,
+    /// Says whether an API key works (and what it is): checks a tenant's key.
+    ApiKeyInfo,
 }
 
 impl Method {
@@ -14,6 +16,7 @@ impl Method {
         match self {
             Self::Update => "assessment.update",
             Self::AddCompletedToCandidate => "assessment.addCompletedToCandidate",
+            Self::ApiKeyInfo => "apiKey.info",
         }
     }
 

@@ -56,6 +56,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// Given up: a permanent refusal, or `delivery.max_attempts` reached. `retry` revives it.
     Dead,
+    /// A dead delivery an operator chose not to send: final, and no longer counted as dead.
+    Dismissed,
 }
 
 impl DeliveryStatus {
@@ -64,6 +66,13 @@ impl DeliveryStatus {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Dead => "dead",
+            Self::Dismissed => "dismissed",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead, Self::Dismissed]
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 }

@@ -340,7 +340,8 @@ async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
 
     let after = chrono::Utc::now();
     let created = run.json();
-    assert_eq!(created.as_object().unwrap().len(), 3, "{created}");
+    assert_eq!(created.as_object().unwrap().len(), 4, "{created}");
+    assert_eq!(created["scope"], "engine", "the default scope");
     assert!(
         created["id"].as_str().unwrap().parse::<Uuid>().is_ok(),
         "{created}"
@@ -516,6 +517,7 @@ async fn dead_delivery(app: &TestApp, tenant: &TestTenant) -> entity::delivery::
     let id = app
         .start_assessment(tenant, &start_body(&Uuid::new_v4().to_string()))
         .await;
+    app.forget_ashby_key(tenant).await;
     let (status, body) = app
         .vendor_event(&id, &json!({"status": "in_progress"}))
         .await;
