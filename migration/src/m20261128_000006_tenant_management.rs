@@ -68,6 +68,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Support also looks assessments up by Ashby's application id, across tenants.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_assessments_application")
+                    .table("assessments")
+                    .col("application_ashby_id")
+                    .to_owned(),
+            )
+            .await?;
         let fill = match manager.get_database_backend() {
             DbBackend::Postgres => {
                 "UPDATE assessments SET candidate_email = lower(start_request->'candidate'->>'email')"
@@ -81,6 +91,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_assessments_application")
+                    .table("assessments")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_index(
                 Index::drop()
