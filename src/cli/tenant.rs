@@ -10,7 +10,6 @@ use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
 use super::output::print;
-use crate::crypto::issue_partner_key;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{TenantOverview, TenantPatch, parse_external_id};
 use crate::representation;
@@ -207,12 +206,10 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         }
         TenantCommand::RotateKey { id, json } => {
             let id = parse_tenant_id(&id)?;
-            ensure_exists(&db, id).await?;
-            let key = issue_partner_key();
-            tenants::add_key(&db, id, &key).await?;
+            let key = service::rotate_partner_key(&db, id).await?;
             let rotated = Rotated {
                 id,
-                partner_api_key: key.plaintext.expose_secret().to_owned(),
+                partner_api_key: key.expose_secret().to_owned(),
             };
             print(json, &rotated, |r| {
                 format!(
@@ -223,8 +220,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         }
         TenantCommand::RevokeKeys { id, json, .. } => {
             let id = parse_tenant_id(&id)?;
-            ensure_exists(&db, id).await?;
-            let revoked = tenants::revoke_keys_except_newest(&db, id).await?;
+            let revoked = service::revoke_partner_keys(&db, id).await?;
             print(json, &Revoked { id, revoked }, |r| {
                 format!(
                     "Revoked {} partner key(s) of tenant {}; the newest still works.",
@@ -375,13 +371,6 @@ fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
             "{text:?} is not a tenant id: give the UUID that `tenant create` or `tenant list` printed"
         )
     })
-}
-
-async fn ensure_exists(db: &DatabaseConnection, id: TenantId) -> anyhow::Result<()> {
-    if tenants::find(db, id).await?.is_none() {
-        bail!("no tenant with id {id}");
-    }
-    Ok(())
 }
 
 /// A key given on the command line, or "-" to read it from stdin (keeps it out of the

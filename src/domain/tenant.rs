@@ -154,3 +154,63 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<String, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_external_ids_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("name", "  Acme ").unwrap(), "Acme");
+        assert_eq!(parse_external_id("external_id", " c-1 ").unwrap(), "c-1");
+        let long = "x".repeat(201);
+        for bad in ["", "   ", "a\u{0}b", "tab\there", long.as_str()] {
+            assert!(
+                parse_name("name", bad).unwrap_err().contains("name"),
+                "{bad:?}"
+            );
+            assert!(parse_external_id("external_id", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_base_url_is_plain_http_or_https() {
+        assert_eq!(
+            parse_base_url("u", "https://api.ashbyhq.com/").unwrap(),
+            "https://api.ashbyhq.com"
+        );
+        for bad in [
+            "ftp://x",
+            "api.ashbyhq.com",
+            "https://user:pw@x.example",
+            "",
+        ] {
+            assert!(parse_base_url("u", bad).unwrap_err().contains('u'), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_key_shows_why_before_the_last_delivery_error() {
+        let mut tenant = Tenant {
+            id: TenantId(uuid::Uuid::nil()),
+            name: "A".into(),
+            external_id: None,
+            disabled: false,
+            created_at_ms: 0,
+            ashby_base_url: None,
+            has_ashby_key: true,
+            key_status: AshbyKeyStatus::Rejected,
+            key_checked_at_ms: None,
+            key_error: Some("HTTP 401".into()),
+            last_delivered_at_ms: None,
+            last_delivery_error: Some("HTTP 400".into()),
+        };
+        assert_eq!(tenant.last_error(), Some("HTTP 401"));
+        tenant.key_status = AshbyKeyStatus::Verified;
+        assert_eq!(tenant.last_error(), Some("HTTP 400"));
+        for status in ["unset", "unverified", "verified", "rejected"] {
+            assert_eq!(AshbyKeyStatus::parse(status).unwrap().as_str(), status);
+        }
+        assert_eq!(AshbyKeyStatus::parse("ok"), None);
+    }
+}

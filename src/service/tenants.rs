@@ -260,8 +260,14 @@ impl AshbyKeyCheck {
         let base_url = base_url.unwrap_or(&self.default_base_url);
         match self.client.check_key(base_url, key).await {
             CallOutcome::Delivered { .. } => Verdict::Accepted,
-            CallOutcome::Refused { reason, .. } => Verdict::Rejected(reason),
-            CallOutcome::Retry { reason, .. } => {
+            CallOutcome::Refused {
+                status: Some(401 | 403),
+                reason,
+            } => Verdict::Rejected(reason),
+            // Another refusal (`success: false`, say: `apiKey.info` needs the
+            // `apiKeysRead` permission, which a key made for assessments may lack) does
+            // not show that the key fails for what we send: nothing is known.
+            CallOutcome::Refused { reason, .. } | CallOutcome::Retry { reason, .. } => {
                 tracing::warn!(%reason, "could not check an Ashby API key");
                 Verdict::Unknown
             }

@@ -424,6 +424,24 @@ async fn an_unreachable_ashby_stores_the_key_unverified() {
 
     assert_eq!(status, 200, "{stored}");
     assert_eq!(stored["ashby"]["key_status"], "unverified");
+
+    // A key Ashby does not refuse outright, but that may not read its own info.
+    let mut ashby = mockito::Server::new_async().await;
+    let info = ashby
+        .mock("POST", "/apiKey.info")
+        .with_status(200)
+        .with_body(r#"{"success": false, "errors": ["missing_endpoint_permission"]}"#)
+        .create_async()
+        .await;
+    let (_, other) = create(
+        &app,
+        json!({"name": "Other", "ashby_base_url": ashby.url()}),
+    )
+    .await;
+    let (status, stored) = put_key(&app, other["id"].as_str().unwrap(), "limited-key").await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["ashby"]["key_status"], "unverified");
+    info.assert_async().await;
     let (status, missing) = send(app.admin(
         Method::POST,
         &format!("/v1/tenants/{}/ashby-key/verify", uuid::Uuid::new_v4()),
