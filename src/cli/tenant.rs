@@ -115,6 +115,9 @@ struct Listed {
     name: String,
     ashby_api_key_set: bool,
     ashby_base_url: Option<String>,
+    ashby_key_status: String,
+    external_id: Option<String>,
+    disabled: bool,
     active_partner_keys: u64,
     created_at: String,
 }
@@ -336,6 +339,9 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
             name: summary.tenant.name,
             ashby_api_key_set: summary.tenant.ashby_api_key_sealed.is_some(),
             ashby_base_url: summary.tenant.ashby_base_url,
+            ashby_key_status: summary.tenant.ashby_key_status,
+            external_id: summary.tenant.external_id,
+            disabled: summary.tenant.disabled,
             active_partner_keys: summary.active_keys,
             created_at: crate::time::rfc3339(summary.tenant.created_at_ms),
         })
@@ -345,18 +351,15 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
             return "No tenants yet: create one with `ashby-partner tenant create --name NAME`."
                 .into();
         }
-        let mut text = String::from("ID                                    KEYS  ASHBY KEY  NAME");
+        let mut text = String::from("ID                                    KEYS  ASHBY KEY   NAME");
         for t in tenants {
             text.push_str(&format!(
-                "\n{}  {:>4}  {:<9}  {}",
+                "\n{}  {:>4}  {:<10}  {}{}",
                 t.id,
                 t.active_partner_keys,
-                if t.ashby_api_key_set {
-                    "set"
-                } else {
-                    "not set"
-                },
-                t.name
+                t.ashby_key_status,
+                t.name,
+                if t.disabled { " (disabled)" } else { "" }
             ));
         }
         text

@@ -172,6 +172,8 @@ async fn tenant_list_shows_every_tenant_without_key_material() {
         .expect("the tenant is listed");
     assert_eq!(entry["name"], "Acme");
     assert_eq!(entry["ashby_api_key_set"], false);
+    assert_eq!(entry["ashby_key_status"], "unset");
+    assert_eq!(entry["disabled"], false);
     assert_eq!(entry["active_partner_keys"], 1);
     assert!(listed.iter().any(|t| t["id"] == globex.id.to_string()));
     for secret in [acme.key.as_str(), globex.key.as_str(), "apk_"] {
