@@ -190,12 +190,7 @@ impl Metrics {
         // Every kind and status is reported, 0 when there is none: an alert on dead
         // deliveries must see them go back to 0, not vanish.
         for kind in DeliveryKind::ALL {
-            for status in [
-                DeliveryStatus::Pending,
-                DeliveryStatus::Delivered,
-                DeliveryStatus::Dead,
-                DeliveryStatus::Superseded,
-            ] {
+            for status in DeliveryStatus::ALL {
                 let count = counts
                     .iter()
                     .find(|(k, s, _)| k == kind.as_str() && s == status.as_str())

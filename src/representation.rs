@@ -13,6 +13,7 @@ use crate::domain::data_block::DataBlock;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::lifecycle::Source;
 use crate::domain::status::AssessmentStatus;
+use crate::domain::tenant::{AshbyKeyStatus, TenantOverview};
 use crate::time::rfc3339;
 
 /// An assessment as the vendor sees it.
@@ -103,12 +104,7 @@ pub fn assessment(stored: &StoredAssessment, links: &CandidateLinks) -> Assessme
 }
 
 pub fn delivery(row: &delivery::Model) -> Delivery {
-    let status = match row.status.as_str() {
-        "delivered" => DeliveryStatus::Delivered,
-        "dead" => DeliveryStatus::Dead,
-        "superseded" => DeliveryStatus::Superseded,
-        _ => DeliveryStatus::Pending,
-    };
+    let status = DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Pending);
     Delivery {
         id: row.id,
         kind: row.kind.clone(),
@@ -122,5 +118,112 @@ pub fn delivery(row: &delivery::Model) -> Delivery {
         created_at: rfc3339(row.created_at_ms),
         delivered_at: row.delivered_at_ms.map(rfc3339),
         payload: row.payload.clone(),
+    }
+}
+
+/// A tenant as the vendor's product sees it (CONTRACT §10); never its keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    /// The vendor's own id for the customer.
+    pub external_id: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+    /// Usable partner keys.
+    pub partner_keys: u64,
+    /// `default` (the server's `[[assessment_types]]`) or `own`.
+    pub catalog: String,
+    pub ashby: TenantAshby,
+    pub deliveries: TenantDeliveries,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantAshby {
+    pub base_url: String,
+    pub key_status: AshbyKeyStatus,
+    pub key_checked_at: Option<String>,
+    pub last_delivered_at: Option<String>,
+    pub last_error: Option<String>,
+    /// `unset`, `registered` or `manual`.
+    pub webhooks: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantDeliveries {
+    pub pending: u64,
+    pub dead: u64,
+}
+
+/// `default_base_url`: `ashby.base_url`, for tenants that set none.
+pub fn tenant(overview: &TenantOverview, default_base_url: &str) -> Tenant {
+    let t = &overview.tenant;
+    Tenant {
+        id: t.id.0,
+        name: t.name.clone(),
+        external_id: t.external_id.clone(),
+        disabled: t.disabled,
+        created_at: rfc3339(t.created_at_ms),
+        partner_keys: overview.partner_keys,
+        catalog: if overview.own_catalog {
+            "own"
+        } else {
+            "default"
+        }
+        .into(),
+        ashby: TenantAshby {
+            base_url: t
+                .ashby_base_url
+                .clone()
+                .unwrap_or_else(|| default_base_url.to_owned()),
+            key_status: t.key_status,
+            key_checked_at: t.key_checked_at_ms.map(rfc3339),
+            last_delivered_at: t.last_delivered_at_ms.map(rfc3339),
+            last_error: t.last_error().map(str::to_owned),
+            // Registering Ashby webhooks comes with CONTRACT §11.
+            webhooks: "unset".into(),
+        },
+        deliveries: TenantDeliveries {
+            pending: overview.pending_deliveries,
+            dead: overview.dead_deliveries,
+        },
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attempt {
+    pub at: String,
+    pub duration_ms: i64,
+    pub http_status: Option<i32>,
+    /// `delivered`, `retry` or `dead`.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// A delivery with every attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryWithAttempts {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    pub attempt_log: Vec<Attempt>,
+}
+
+pub fn delivery_with_attempts(
+    row: &delivery::Model,
+    attempts: &[entity::delivery_attempt::Model],
+) -> DeliveryWithAttempts {
+    DeliveryWithAttempts {
+        delivery: delivery(row),
+        attempt_log: attempts
+            .iter()
+            .map(|a| Attempt {
+                at: rfc3339(a.at_ms),
+                duration_ms: a.duration_ms,
+                http_status: a.http_status,
+                outcome: a.outcome.clone(),
+                error: a.error.clone(),
+            })
+            .collect(),
     }
 }

@@ -29,6 +29,44 @@ struct Claims {
     /// never recorded): they cannot be revoked one by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
+    /// What the token may do. Tokens issued before scopes carry none: they are `engine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+}
+
+/// What a vendor API token may do (CONTRACT §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The vendor's assessment engine: read assessments, post events and results.
+    Engine,
+    /// Every GET, for a support team.
+    Read,
+    /// Everything.
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Engine => "engine",
+            Self::Read => "read",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Engine, Self::Read, Self::Admin]
+            .into_iter()
+            .find(|scope| scope.as_str() == text)
+    }
+}
+
+/// A token that verified: its id (`jti`, when it has one) and its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub id: Option<uuid::Uuid>,
+    pub scope: Scope,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +91,7 @@ pub struct IssuedToken {
     pub token: SecretString,
     pub issued_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub scope: Scope,
 }
 
 impl TokenKeys {
@@ -66,11 +105,23 @@ impl TokenKeys {
         })
     }
 
-    /// Mints a vendor API token valid for `ttl`, with a fresh id.
+    /// Mints an `engine` vendor API token valid for `ttl`, with a fresh id.
     ///
     /// # Errors
     /// [`TokenError::TtlTooLong`] beyond [`MAX_VENDOR_TOKEN_DAYS`].
     pub fn issue_vendor_token(&self, ttl: Duration) -> Result<IssuedToken, TokenError> {
+        self.issue_scoped_token(ttl, Scope::Engine)
+    }
+
+    /// Mints a vendor API token of `scope` valid for `ttl`, with a fresh id.
+    ///
+    /// # Errors
+    /// [`TokenError::TtlTooLong`] beyond [`MAX_VENDOR_TOKEN_DAYS`].
+    pub fn issue_scoped_token(
+        &self,
+        ttl: Duration,
+        scope: Scope,
+    ) -> Result<IssuedToken, TokenError> {
         if ttl > Duration::from_secs(MAX_VENDOR_TOKEN_DAYS * 24 * 3600) {
             return Err(TokenError::TtlTooLong);
         }
@@ -87,6 +138,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: Some(id.to_string()),
+            scope: Some(scope.as_str().into()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)?;
@@ -95,21 +147,27 @@ impl TokenKeys {
             token: token.into(),
             issued_at: now,
             expires_at,
+            scope,
         })
     }
 
     /// Checks a vendor API token — signature, algorithm, audience and expiry — and
-    /// returns its id (`jti`) when it has one, for the revocation check.
+    /// returns its id (`jti`) when it has one, for the revocation check, and its scope.
     ///
     /// # Errors
     /// [`TokenError::Expired`] or [`TokenError::Invalid`] (also for a `jti` that is
-    /// present but not a UUID: we never minted it).
-    pub fn verify_vendor_token(&self, token: &str) -> Result<Option<uuid::Uuid>, TokenError> {
+    /// present but not a UUID, or a scope we do not know: we never minted it).
+    pub fn verify_vendor_token(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let claims = self.verify(token, VENDOR_AUDIENCE)?;
-        claims
+        let id = claims
             .jti
             .map(|jti| jti.parse().map_err(|_| TokenError::Invalid))
-            .transpose()
+            .transpose()?;
+        let scope = match claims.scope.as_deref() {
+            None => Scope::Engine,
+            Some(text) => Scope::parse(text).ok_or(TokenError::Invalid)?,
+        };
+        Ok(VerifiedToken { id, scope })
     }
 
     /// The token of a candidate link: names the assessment, expires `ttl` after
@@ -132,6 +190,7 @@ impl TokenKeys {
             iat,
             exp: iat.checked_add(ttl).ok_or(TokenError::TtlTooLong)?,
             jti: Some(assessment_id.to_string()),
+            scope: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)
@@ -197,6 +256,7 @@ mod tests {
             iat: now - 7200,
             exp: now - 3600,
             jti: None,
+            scope: None,
         };
         let expired =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys.encoding).unwrap();
@@ -271,13 +331,51 @@ mod tests {
         let issued = keys.issue_vendor_token(day * 366).unwrap();
         assert_eq!(
             keys.verify_vendor_token(issued.token.expose_secret())
-                .unwrap(),
+                .unwrap()
+                .id,
             Some(issued.id)
         );
         for too_long in [day * 367, day * 100_000, Duration::MAX] {
             let error = keys.issue_vendor_token(too_long).err().unwrap();
             assert!(error.to_string().contains("366d"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_token_carries_its_scope_and_one_without_a_scope_is_an_engine_token() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        for scope in [Scope::Engine, Scope::Read, Scope::Admin] {
+            let issued = keys
+                .issue_scoped_token(Duration::from_secs(60), scope)
+                .unwrap();
+            let verified = keys
+                .verify_vendor_token(issued.token.expose_secret())
+                .unwrap();
+            assert_eq!(verified.scope, scope);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let old = Claims {
+            sub: "vendor".into(),
+            aud: VENDOR_AUDIENCE.into(),
+            iat: now,
+            exp: now + 600,
+            jti: None,
+            scope: None,
+        };
+        let old =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &keys.encoding).unwrap();
+        assert_eq!(keys.verify_vendor_token(&old).unwrap().scope, Scope::Engine);
+        let bogus = Claims {
+            sub: "vendor".into(),
+            aud: VENDOR_AUDIENCE.into(),
+            iat: now,
+            exp: now + 600,
+            jti: None,
+            scope: Some("root".into()),
+        };
+        let bogus =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &bogus, &keys.encoding).unwrap();
+        assert!(keys.verify_vendor_token(&bogus).is_err());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Model {
     pub terminal_event: Option<Json>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// `candidate.email` of the start request, lower-cased: support looks candidates up by it.
+    pub candidate_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

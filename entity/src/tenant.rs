@@ -13,6 +13,17 @@ pub struct Model {
     /// Overrides `ashby.base_url` for this tenant.
     pub ashby_base_url: Option<String>,
     pub created_at_ms: i64,
+    /// The vendor's own id for this customer; unique when set.
+    pub external_id: Option<String>,
+    /// A disabled tenant is refused by the partner endpoints; its deliveries wait.
+    pub disabled: bool,
+    /// `unset`, `unverified`, `verified` or `rejected`.
+    pub ashby_key_status: String,
+    pub ashby_key_checked_at_ms: Option<i64>,
+    /// Why Ashby rejected the key, when it did.
+    pub ashby_key_error: Option<String>,
+    pub last_delivered_at_ms: Option<i64>,
+    pub last_delivery_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261128_000002_create_deliveries;
 mod m20261128_000003_delivery_idempotency_keys;
 mod m20261128_000004_vendor_tokens;
 mod m20261128_000005_write_probe;
+mod m20261128_000006_tenant_management;
 mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_delivery_idempotency_keys::Migration),
             Box::new(m20261128_000004_vendor_tokens::Migration),
             Box::new(m20261128_000005_write_probe::Migration),
+            Box::new(m20261128_000006_tenant_management::Migration),
             Box::new(m20261128_000008_ashby_webhooks::Migration),
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
         ]

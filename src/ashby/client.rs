@@ -116,6 +116,16 @@ impl AshbyClient {
     }
 }
 
+impl AshbyClient {
+    /// Asks Ashby whether `api_key` works (`apiKey.info`), classified like any call:
+    /// delivered = accepted; a refusal with 401/403 = the key is rejected.
+    pub async fn check_key(&self, base_url: &str, api_key: &SecretString) -> CallOutcome {
+        let method = Method::ApiKeyInfo.path();
+        self.call(base_url, method, api_key, &serde_json::json!({}))
+            .await
+    }
+}
+
 /// Classifies an answer by status and body. A 429, or `success: false` with a throttling
 /// code, is [`CallOutcome::Throttled`] for the tenant; the caller widens it to the partner
 /// when Ashby says so.

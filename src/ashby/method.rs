@@ -12,6 +12,8 @@ pub enum Method {
     /// Registers a webhook for one event type (not a delivery: called when an operator
     /// sets up a tenant's webhooks).
     WebhookCreate,
+    /// Says whether an API key works (and what it is): checks a tenant's key.
+    ApiKeyInfo,
 }
 
 impl Method {
@@ -21,6 +23,7 @@ impl Method {
             Self::AddCompletedToCandidate => "assessment.addCompletedToCandidate",
             Self::CandidateSearch => "candidate.search",
             Self::WebhookCreate => "webhook.create",
+            Self::ApiKeyInfo => "apiKey.info",
         }
     }
 

@@ -1,4 +1,5 @@
-//! `deliveries list [--status S] [--tenant ID]`, `deliveries retry ID | --all-dead`.
+//! `deliveries list [--status S] [--tenant ID] [--assessment ID]`, `deliveries show ID`,
+//! `deliveries retry ID | --all-dead [--tenant ID]`, `deliveries dismiss ID`.
 
 use anyhow::bail;
 use clap::Subcommand;
@@ -9,10 +10,11 @@ use crate::delivery::DeliveryWaker;
 use crate::domain::delivery::DeliveryStatus;
 use crate::representation;
 use crate::service::{
-    BulkRetry, RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+    BulkRetry, DismissOutcome, RetryOutcome, dismiss_delivery, list_deliveries,
+    retry_all_dead_deliveries, retry_dead_delivery, show_delivery,
 };
 use crate::settings::Settings;
-use crate::store::deliveries;
+use crate::store::deliveries::DeliveryFilter;
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
@@ -22,6 +24,8 @@ pub enum DeliveriesCommand {
         status: Option<DeliveryStatus>,
         #[arg(long, value_name = "ID")]
         tenant: Option<String>,
+        #[arg(long, value_name = "ID")]
+        assessment: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: u64,
@@ -34,6 +38,21 @@ pub enum DeliveriesCommand {
         id: Option<String>,
         #[arg(long)]
         all_dead: bool,
+        /// With --all-dead: only this tenant's.
+        #[arg(long, value_name = "ID", requires = "all_dead")]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one delivery with every attempt.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give up on a dead delivery: never sent, no longer counted as dead.
+    Dismiss {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -45,15 +64,23 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
         DeliveriesCommand::List {
             status,
             tenant,
+            assessment,
             limit,
             json,
         } => {
-            let tenant = tenant
-                .as_deref()
-                .map(|t| parse_uuid("tenant", t))
-                .transpose()?;
-            let rows = deliveries::list(&db, status, tenant, limit).await?;
-            let rows = with_sent_payloads(&db, rows).await?;
+            let filter = DeliveryFilter {
+                status,
+                tenant_id: tenant
+                    .as_deref()
+                    .map(|t| parse_uuid("tenant", t))
+                    .transpose()?,
+                assessment_id: assessment
+                    .as_deref()
+                    .map(|a| parse_uuid("assessment", a))
+                    .transpose()?,
+                ..DeliveryFilter::default()
+            };
+            let rows = list_deliveries(&db, &filter, limit).await?;
             let data: Vec<Value> = rows
                 .iter()
                 .map(|row| serde_json::to_value(representation::delivery(row)))
@@ -78,7 +105,63 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
                 text
             })
         }
-        DeliveriesCommand::Retry { id, all_dead, json } => {
+        DeliveriesCommand::Show { id, json } => {
+            let id = parse_uuid("delivery", &id)?;
+            let Some((row, attempts)) = show_delivery(&db, id).await? else {
+                bail!("no delivery with id {id}");
+            };
+            let shown = representation::delivery_with_attempts(&row, &attempts);
+            print(json, &shown, |d| {
+                let mut text = format!(
+                    "Delivery {} ({}) is {}; {} attempt(s) in this round{}",
+                    d.delivery.id,
+                    d.delivery.kind,
+                    d.delivery.status.as_str(),
+                    d.delivery.attempts,
+                    d.delivery
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                for a in &d.attempt_log {
+                    text.push_str(&format!(
+                        "\n  {}  {:>6} ms  HTTP {:<4}  {:<9}  {}",
+                        a.at,
+                        a.duration_ms,
+                        a.http_status.map_or("-".into(), |s| s.to_string()),
+                        a.outcome,
+                        a.error.as_deref().unwrap_or("")
+                    ));
+                }
+                text
+            })
+        }
+        DeliveriesCommand::Dismiss { id, json } => {
+            let id = parse_uuid("delivery", &id)?;
+            match dismiss_delivery(&db, id).await? {
+                DismissOutcome::Dismissed(row) => {
+                    print(json, &representation::delivery(&row), |d| {
+                        format!("Delivery {} dismissed: it will not be sent.", d.id)
+                    })
+                }
+                DismissOutcome::NotFound => bail!("no delivery with id {id}"),
+                DismissOutcome::NotDead(row) => bail!(
+                    "delivery {id} is {}; only a dead delivery can be dismissed",
+                    row.status
+                ),
+            }
+        }
+        DeliveriesCommand::Retry {
+            id,
+            all_dead,
+            tenant,
+            json,
+        } => {
+            let tenant = tenant
+                .as_deref()
+                .map(|t| parse_uuid("tenant", t))
+                .transpose()?;
             let id = match (id, all_dead) {
                 (Some(id), _) => Some(parse_uuid("delivery", &id)?),
                 (None, true) => None,
@@ -89,7 +172,7 @@ pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Res
             // No workers run in this process: a running `serve` finds them on its next poll.
             let nobody = DeliveryWaker::default();
             let done = match id {
-                None => retry_all_dead_deliveries(&db, &nobody).await?,
+                None => retry_all_dead_deliveries(&db, &nobody, tenant).await?,
                 Some(id) => match retry_dead_delivery(&db, &nobody, id).await? {
                     RetryOutcome::Requeued(_) => BulkRetry {
                         retried: 1,

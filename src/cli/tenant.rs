@@ -1,4 +1,5 @@
-//! `tenant create | list | set-ashby-key | rotate-key | revoke-keys`.
+//! `tenant create | list | show | disable | enable | delete | set-ashby-key |
+//! verify-ashby-key | rotate-key | revoke-keys`.
 
 use std::io::Read as _;
 
@@ -9,10 +10,11 @@ use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
 use super::output::print;
-use crate::crypto::issue_partner_key;
 use crate::domain::ids::TenantId;
+use crate::domain::tenant::{TenantOverview, TenantPatch, parse_external_id};
+use crate::representation;
 use crate::secrets::ServerSecrets;
-use crate::service::{self, NewTenant};
+use crate::service::{self, AshbyKeyCheck, NewTenant};
 use crate::settings::Settings;
 use crate::store::tenants;
 
@@ -28,6 +30,9 @@ pub enum TenantCommand {
         /// Ashby's API base URL for this tenant, if not ashby.base_url.
         #[arg(long, value_name = "URL")]
         ashby_base_url: Option<String>,
+        /// Your own id for this customer (unique).
+        #[arg(long, value_name = "ID")]
+        external_id: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -47,6 +52,40 @@ pub enum TenantCommand {
     /// Issue a new partner key; older keys keep working until revoke-keys.
     RotateKey {
         /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a tenant: keys, Ashby key status, delivery counts.
+    Show {
+        /// The tenant's id, as `tenant create` or `tenant list` printed it.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a tenant: Ashby's calls are refused and its deliveries wait.
+    Disable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled tenant again; its waiting deliveries go out.
+    Enable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase a tenant and all its data (keys, assessments, deliveries). Needs --yes.
+    Delete {
+        id: String,
+        /// Confirms the erasure: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask Ashby whether the tenant's stored API key works, and record the answer.
+    VerifyAshbyKey {
         id: String,
         #[arg(long)]
         json: bool,
@@ -84,6 +123,9 @@ struct Listed {
     name: String,
     ashby_api_key_set: bool,
     ashby_base_url: Option<String>,
+    ashby_key_status: String,
+    external_id: Option<String>,
+    disabled: bool,
     active_partner_keys: u64,
     created_at: String,
 }
@@ -113,8 +155,51 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
             name,
             ashby_api_key,
             ashby_base_url,
+            external_id,
             json,
-        } => create(&db, &settings, name, ashby_api_key, ashby_base_url, json).await,
+        } => {
+            let external_id = external_id
+                .map(|id| parse_external_id("--external-id", &id))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            create(
+                &db,
+                &settings,
+                NewTenantArgs {
+                    name,
+                    ashby_api_key,
+                    ashby_base_url,
+                    external_id,
+                },
+                json,
+            )
+            .await
+        }
+        TenantCommand::Show { id, json } => {
+            let overview = service::show_tenant(&db, parse_tenant_id(&id)?).await?;
+            print_tenant(&settings, &overview, json)
+        }
+        TenantCommand::Disable { id, json } => set_disabled(&db, &settings, &id, true, json).await,
+        TenantCommand::Enable { id, json } => set_disabled(&db, &settings, &id, false, json).await,
+        TenantCommand::Delete { id, yes, json } => {
+            let id = parse_tenant_id(&id)?;
+            if !yes {
+                bail!("deleting tenant {id} erases all its data and cannot be undone: add --yes");
+            }
+            service::delete_tenant(&db, id).await?;
+            print(
+                json,
+                &serde_json::json!({ "id": id, "deleted": true }),
+                |_| format!("Tenant {id} and all its data erased."),
+            )
+        }
+        TenantCommand::VerifyAshbyKey { id, json } => {
+            let id = parse_tenant_id(&id)?;
+            let secrets = ServerSecrets::resolve(&settings)?;
+            let check = AshbyKeyCheck::new(&settings)?;
+            let overview = service::verify_ashby_key(&db, &secrets.sealer, &check, id).await?;
+            print_tenant(&settings, &overview, json)
+        }
         TenantCommand::List { json } => list(&db, json).await,
         TenantCommand::SetAshbyKey { id, key, json } => {
             let id = parse_tenant_id(&id)?;
@@ -132,12 +217,10 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         }
         TenantCommand::RotateKey { id, json } => {
             let id = parse_tenant_id(&id)?;
-            ensure_exists(&db, id).await?;
-            let key = issue_partner_key();
-            tenants::add_key(&db, id, &key).await?;
+            let key = service::rotate_partner_key(&db, id).await?;
             let rotated = Rotated {
                 id,
-                partner_api_key: key.plaintext.expose_secret().to_owned(),
+                partner_api_key: key.expose_secret().to_owned(),
             };
             print(json, &rotated, |r| {
                 format!(
@@ -148,8 +231,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         }
         TenantCommand::RevokeKeys { id, json, .. } => {
             let id = parse_tenant_id(&id)?;
-            ensure_exists(&db, id).await?;
-            let revoked = tenants::revoke_keys_except_newest(&db, id).await?;
+            let revoked = service::revoke_partner_keys(&db, id).await?;
             print(json, &Revoked { id, revoked }, |r| {
                 format!(
                     "Revoked {} partner key(s) of tenant {}; the newest still works.",
@@ -164,14 +246,64 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
     }
 }
 
-async fn create(
-    db: &DatabaseConnection,
-    settings: &Settings,
+struct NewTenantArgs {
     name: String,
     ashby_api_key: Option<String>,
     ashby_base_url: Option<String>,
+    external_id: Option<String>,
+}
+
+async fn set_disabled(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    id: &str,
+    disabled: bool,
     json: bool,
 ) -> anyhow::Result<()> {
+    let id = parse_tenant_id(id)?;
+    let patch = TenantPatch {
+        disabled: Some(disabled),
+        ..TenantPatch::default()
+    };
+    let overview = service::update_tenant(db, id, patch).await?;
+    print_tenant(settings, &overview, json)
+}
+
+fn print_tenant(settings: &Settings, overview: &TenantOverview, json: bool) -> anyhow::Result<()> {
+    let tenant = representation::tenant(overview, &settings.ashby.base_url);
+    print(json, &tenant, |t| {
+        format!(
+            "Tenant {} ({}){}\n  external id: {}\n  partner keys: {}\n  Ashby: {} (key {}{})\n  deliveries: {} pending, {} dead",
+            t.name,
+            t.id,
+            if t.disabled { " DISABLED" } else { "" },
+            t.external_id.as_deref().unwrap_or("-"),
+            t.partner_keys,
+            t.ashby.base_url,
+            t.ashby.key_status.as_str(),
+            t.ashby
+                .last_error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default(),
+            t.deliveries.pending,
+            t.deliveries.dead,
+        )
+    })
+}
+
+async fn create(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    args: NewTenantArgs,
+    json: bool,
+) -> anyhow::Result<()> {
+    let NewTenantArgs {
+        name,
+        ashby_api_key,
+        ashby_base_url,
+        external_id,
+    } = args;
     let name = name.trim().to_owned();
     if name.is_empty() {
         bail!("--name must not be empty");
@@ -193,6 +325,7 @@ async fn create(
             name,
             ashby_api_key: ashby_api_key.map(Into::into),
             ashby_base_url,
+            external_id,
         },
     )
     .await?;
@@ -218,6 +351,9 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
             name: summary.tenant.name,
             ashby_api_key_set: summary.tenant.ashby_api_key_sealed.is_some(),
             ashby_base_url: summary.tenant.ashby_base_url,
+            ashby_key_status: summary.tenant.ashby_key_status,
+            external_id: summary.tenant.external_id,
+            disabled: summary.tenant.disabled,
             active_partner_keys: summary.active_keys,
             created_at: crate::time::rfc3339(summary.tenant.created_at_ms),
         })
@@ -227,18 +363,15 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
             return "No tenants yet: create one with `ashby-partner tenant create --name NAME`."
                 .into();
         }
-        let mut text = String::from("ID                                    KEYS  ASHBY KEY  NAME");
+        let mut text = String::from("ID                                    KEYS  ASHBY KEY   NAME");
         for t in tenants {
             text.push_str(&format!(
-                "\n{}  {:>4}  {:<9}  {}",
+                "\n{}  {:>4}  {:<10}  {}{}",
                 t.id,
                 t.active_partner_keys,
-                if t.ashby_api_key_set {
-                    "set"
-                } else {
-                    "not set"
-                },
-                t.name
+                t.ashby_key_status,
+                t.name,
+                if t.disabled { " (disabled)" } else { "" }
             ));
         }
         text
@@ -253,13 +386,6 @@ fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
             "{text:?} is not a tenant id: give the UUID that `tenant create` or `tenant list` printed"
         )
     })
-}
-
-async fn ensure_exists(db: &DatabaseConnection, id: TenantId) -> anyhow::Result<()> {
-    if tenants::find(db, id).await?.is_none() {
-        bail!("no tenant with id {id}");
-    }
-    Ok(())
 }
 
 /// A key given on the command line, or "-" to read it from stdin (keeps it out of the

@@ -1,4 +1,4 @@
-//! `token create [--ttl 90d] [--label L]`, `token list`, `token revoke ID`: bearer tokens
+//! `token create [--ttl 90d] [--label L] [--scope engine|read|admin]`, `token list`, `token revoke ID`: bearer tokens
 //! for the vendor API. Issued tokens are recorded (id, label, dates — never the token),
 //! so one can be revoked without rotating `security.token_secret`.
 
@@ -14,7 +14,7 @@ use super::output::print;
 use crate::secrets::ServerSecrets;
 use crate::settings::{Settings, parse_duration};
 use crate::store::vendor_tokens;
-use crate::tokens::TokenKeys;
+use crate::tokens::{Scope, TokenKeys};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -26,6 +26,9 @@ pub enum TokenCommand {
         /// A name to tell the token apart in `token list` ("engine-eu", ...).
         #[arg(long)]
         label: Option<String>,
+        /// engine: the assessment engine (§5); read: every GET; admin: everything.
+        #[arg(long, value_enum, default_value_t = Scope::Engine)]
+        scope: Scope,
         #[arg(long)]
         json: bool,
     },
@@ -47,12 +50,14 @@ struct Created {
     id: Uuid,
     token: String,
     expires_at: String,
+    scope: Scope,
 }
 
 #[derive(Serialize)]
 struct Listed {
     id: Uuid,
     label: Option<String>,
+    scope: String,
     created_at: String,
     expires_at: String,
     revoked_at: Option<String>,
@@ -70,6 +75,7 @@ impl From<vendor_token::Model> for Listed {
         Self {
             id: row.id,
             label: row.label,
+            scope: row.scope,
             created_at: seconds(row.created_at_ms),
             expires_at: seconds(row.expires_at_ms),
             revoked_at: row.revoked_at_ms.map(seconds),
@@ -81,7 +87,12 @@ impl From<vendor_token::Model> for Listed {
 /// Bad input (one line naming it) or an unreachable database.
 pub async fn run(command: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { ttl, label, json } => create(settings, &ttl, label, json).await,
+        TokenCommand::Create {
+            ttl,
+            label,
+            scope,
+            json,
+        } => create(settings, &ttl, label, scope, json).await,
         TokenCommand::List { json } => list(settings, json).await,
         TokenCommand::Revoke { id, json } => revoke(settings, &id, json).await,
     }
@@ -91,6 +102,7 @@ async fn create(
     settings: &Settings,
     ttl: &str,
     label: Option<String>,
+    scope: Scope,
     json: bool,
 ) -> anyhow::Result<()> {
     let ttl = parse_duration("--ttl", ttl).map_err(anyhow::Error::msg)?;
@@ -101,7 +113,7 @@ async fn create(
         anyhow::bail!("--label must be at most 100 characters, without control characters");
     }
     let secrets = ServerSecrets::resolve(settings)?;
-    let issued = TokenKeys::new(&secrets.token_secret)?.issue_vendor_token(ttl)?;
+    let issued = TokenKeys::new(&secrets.token_secret)?.issue_scoped_token(ttl, scope)?;
     // Recorded before it is shown: a token nobody can revoke is never handed out.
     let db = open_database(settings).await?;
     vendor_tokens::record(&db, &issued, label)
@@ -111,11 +123,15 @@ async fn create(
         id: issued.id,
         token: issued.token.expose_secret().to_owned(),
         expires_at: seconds(issued.expires_at.timestamp_millis()),
+        scope,
     };
     print(json, &created, |c| {
         format!(
-            "Vendor API token {} (send as `Authorization: Bearer <token>`), valid until {}:\n  {}",
-            c.id, c.expires_at, c.token
+            "Vendor API token {} ({} scope; send as `Authorization: Bearer <token>`), valid until {}:\n  {}",
+            c.id,
+            c.scope.as_str(),
+            c.expires_at,
+            c.token
         )
     })
 }

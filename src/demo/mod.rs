@@ -117,6 +117,7 @@ async fn exercise(
             name: "Demo Org".into(),
             ashby_api_key: Some(ASHBY_KEY.into()),
             ashby_base_url: None,
+            external_id: None,
         },
     )
     .await?;

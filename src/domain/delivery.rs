@@ -59,11 +59,21 @@ pub enum DeliveryStatus {
     /// A dead update that a later one of the same assessment already replaced in Ashby:
     /// replaying it would move Ashby backwards, so it is never sent. Final; not dead.
     Superseded,
+    /// A dead delivery an operator chose not to send: final, and no longer counted as dead.
+    Dismissed,
 }
 
 impl DeliveryStatus {
     /// Done with, for good: what retention may delete.
-    pub const FINISHED: [Self; 2] = [Self::Delivered, Self::Superseded];
+    pub const FINISHED: [Self; 3] = [Self::Delivered, Self::Dismissed, Self::Superseded];
+
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Delivered,
+        Self::Dead,
+        Self::Dismissed,
+        Self::Superseded,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -71,6 +81,11 @@ impl DeliveryStatus {
             Self::Delivered => "delivered",
             Self::Dead => "dead",
             Self::Superseded => "superseded",
+            Self::Dismissed => "dismissed",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 }

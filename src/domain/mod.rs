@@ -12,5 +12,6 @@ pub mod lifecycle;
 pub mod report;
 pub mod start_request;
 pub mod status;
+pub mod tenant;
 pub mod text;
 pub mod vendor_event;

@@ -21,6 +21,8 @@ use crate::store::tenants;
 pub struct AshbyCaller {
     pub tenant_id: TenantId,
     pub request_id: String,
+    /// Whether the tenant has an Ashby API key: without one, no update could be delivered.
+    pub has_ashby_key: bool,
 }
 
 impl AshbyCaller {
@@ -49,6 +51,12 @@ impl FromRequest for AshbyCaller {
                 return Err(PartnerError::unauthorized(request_id));
             };
             match tenants::find_by_key_hash(&state.db, &hash_partner_key(&key)).await {
+                Ok(Some(tenant)) if tenant.disabled => Err(PartnerError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    "tenant_disabled",
+                    "This organisation's assessment integration is disabled. Ask your assessment vendor to re-enable it; until then assessments cannot be listed, started or cancelled.",
+                    request_id,
+                )),
                 Ok(Some(tenant)) => {
                     // Counted after authentication, so an unknown key spends no tenant's budget.
                     if let Some(limits) = limits {
@@ -60,6 +68,7 @@ impl FromRequest for AshbyCaller {
                     Ok(AshbyCaller {
                         tenant_id: TenantId(tenant.id),
                         request_id,
+                        has_ashby_key: tenant.ashby_api_key_sealed.is_some(),
                     })
                 }
                 Ok(None) => Err(PartnerError::unauthorized(request_id)),

@@ -17,6 +17,13 @@ pub async fn start(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PartnerError> {
     let raw = body.required(&caller.request_id)?;
+    if !caller.has_ashby_key {
+        return Err(PartnerError::invalid(
+            "ashby_key_missing",
+            "This organisation's Ashby API key is not set up with the assessment vendor, so results could never reach Ashby. Ask your assessment vendor to connect your Ashby API key, then start the assessment again.",
+            caller.request_id.clone(),
+        ));
+    }
     let request = StartRequest::parse(raw, |id| state.catalog.find(id).is_some()).map_err(
         |error| match error {
             StartRequestError::Invalid(invalid) => {

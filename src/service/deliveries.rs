@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use entity::delivery;
+use entity::{delivery, delivery_attempt};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -38,7 +38,8 @@ pub async fn retry_dead_delivery(
     waker: &DeliveryWaker,
     id: Uuid,
 ) -> Result<RetryOutcome, DbErr> {
-    let superseded = deliveries::supersede_outdated_dead(db, Some(id), store::now_ms()).await?;
+    let superseded =
+        deliveries::supersede_outdated_dead(db, Some(id), None, store::now_ms()).await?;
     let requeued = deliveries::requeue_dead(db, Some(id), store::now_ms()).await?;
     if requeued > 0 {
         waker.wake();
@@ -66,17 +67,22 @@ pub struct BulkRetry {
     pub superseded: u64,
 }
 
-/// Puts every dead delivery back in line, except outdated updates, which become
-/// `superseded`.
+/// Puts every dead delivery (of one tenant, when given) back in line, except outdated
+/// updates, which become `superseded`.
 ///
 /// # Errors
 /// Database errors.
 pub async fn retry_all_dead_deliveries(
     db: &DatabaseConnection,
     waker: &DeliveryWaker,
+    tenant_id: Option<Uuid>,
 ) -> Result<BulkRetry, DbErr> {
-    let superseded = deliveries::supersede_outdated_dead(db, None, store::now_ms()).await?;
-    let retried = deliveries::requeue_dead(db, None, store::now_ms()).await?;
+    let now = store::now_ms();
+    let superseded = deliveries::supersede_outdated_dead(db, None, tenant_id, now).await?;
+    let retried = match tenant_id {
+        None => deliveries::requeue_dead(db, None, now).await?,
+        Some(tenant) => deliveries::requeue_dead_of_tenant(db, tenant, now).await?,
+    };
     if retried > 0 {
         waker.wake();
     }
@@ -113,4 +119,60 @@ pub async fn with_sent_payloads(
         }
     }
     Ok(rows)
+}
+
+/// A page of deliveries, newest first, with payloads as sent.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_deliveries(
+    db: &DatabaseConnection,
+    filter: &deliveries::DeliveryFilter,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    let rows = deliveries::page(db, filter, limit).await?;
+    with_sent_payloads(db, rows).await
+}
+
+/// One delivery (payload as sent) with every attempt, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn show_delivery(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<(delivery::Model, Vec<delivery_attempt::Model>)>, DbErr> {
+    let Some(row) = deliveries::find(db, id).await? else {
+        return Ok(None);
+    };
+    let attempts = deliveries::attempts_of(db, id).await?;
+    let mut rows = with_sent_payloads(db, vec![row]).await?;
+    Ok(rows.pop().map(|row| (row, attempts)))
+}
+
+/// What dismissing a delivery did.
+#[derive(Debug)]
+pub enum DismissOutcome {
+    /// Now `dismissed`: final, not counted as dead.
+    Dismissed(delivery::Model),
+    /// Only a dead delivery can be dismissed; this one is not.
+    NotDead(delivery::Model),
+    NotFound,
+}
+
+/// An operator gives up on a dead delivery: it is never sent and no longer counts as dead.
+///
+/// # Errors
+/// Database errors.
+pub async fn dismiss_delivery(db: &DatabaseConnection, id: Uuid) -> Result<DismissOutcome, DbErr> {
+    let dismissed = deliveries::dismiss_dead(db, id, store::now_ms()).await?;
+    Ok(match deliveries::find(db, id).await? {
+        None => DismissOutcome::NotFound,
+        Some(row) if dismissed => {
+            let mut rows = with_sent_payloads(db, vec![row]).await?;
+            rows.pop()
+                .map_or(DismissOutcome::NotFound, DismissOutcome::Dismissed)
+        }
+        Some(row) => DismissOutcome::NotDead(row),
+    })
 }

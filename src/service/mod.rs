@@ -22,11 +22,16 @@ pub use ashby_registration::{
 pub use cancel::{CancelOutcome, cancel_by_ashby};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{
-    BulkRetry, RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,
+    BulkRetry, DismissOutcome, RetryOutcome, dismiss_delivery, list_deliveries,
+    retry_all_dead_deliveries, retry_dead_delivery, show_delivery, with_sent_payloads,
 };
 pub use expiry::expire_inactive;
 pub use start::{StartOutcome, check_additional_fields, start_assessment};
-pub use tenants::{NewTenant, Onboarded, TenantError, onboard_tenant, set_ashby_key};
+pub use tenants::{
+    AshbyKeyCheck, NewTenant, Onboarded, TenantError, delete_tenant, list_tenants, onboard_tenant,
+    replace_ashby_key, revoke_partner_keys, rotate_partner_key, set_ashby_key, show_tenant,
+    update_tenant, verify_ashby_key,
+};
 pub use vendor_event::{EventOutcome, record_vendor_event};
 
 use crate::candidate_links::CandidateLinks;

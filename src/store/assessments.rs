@@ -177,7 +177,17 @@ fn encode(a: &Assessment) -> Result<assessment::Model, DbErr> {
             .transpose()?,
         created_at_ms: a.created_at_ms,
         updated_at_ms: a.updated_at_ms,
+        candidate_email: candidate_email(&a.start_request),
     })
+}
+
+/// The start request's `candidate.email`, lower-cased, as the lookup column holds it.
+fn candidate_email(start_request: &serde_json::Value) -> Option<String> {
+    start_request
+        .get("candidate")?
+        .get("email")?
+        .as_str()
+        .map(str::to_lowercase)
 }
 
 /// The one place a stored assessment is decoded. A column that does not decode (the
@@ -225,6 +235,10 @@ pub struct FeedFilter {
     pub after: Option<(i64, uuid::Uuid)>,
     /// Only assessments updated at or before this instant (the settled part of the feed).
     pub updated_until_ms: Option<i64>,
+    /// Only the candidate with this email (compared lower-cased).
+    pub candidate_email: Option<String>,
+    /// Only this application (`application.ashby_id`).
+    pub application_id: Option<String>,
 }
 
 /// Assessments by last update, oldest first, then by id: a stable feed that a vendor can
@@ -244,6 +258,12 @@ pub async fn feed(
     }
     if let Some(tenant_id) = filter.tenant_id {
         query = query.filter(assessment::Column::TenantId.eq(tenant_id.0));
+    }
+    if let Some(email) = &filter.candidate_email {
+        query = query.filter(assessment::Column::CandidateEmail.eq(email.to_lowercase()));
+    }
+    if let Some(application) = &filter.application_id {
+        query = query.filter(assessment::Column::ApplicationAshbyId.eq(application.as_str()));
     }
     if let Some(after) = filter.updated_after_ms {
         query = query.filter(assessment::Column::UpdatedAtMs.gt(after));

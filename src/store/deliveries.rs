@@ -10,6 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
+use crate::domain::ids::TenantId;
+use crate::domain::tenant::AshbyOutcome;
 
 /// A delivery to write in the transaction of the change that causes it.
 pub struct NewDelivery {
@@ -190,6 +192,7 @@ pub async fn claim(
                 .is_not_in(to_ashby)
                 .or(Expr::exists(paused).not()),
         )
+        .and_where(tenant_is_enabled(&d))
         .order_by(
             (d.clone(), delivery::Column::NextAttemptAtMs),
             sea_orm::Order::Asc,
@@ -359,6 +362,10 @@ async fn record_attempt(
     delivery_attempt::Entity::insert(log)
         .exec_without_returning(db)
         .await?;
+    if let Some(outcome) = ashby_outcome(claimed, &record) {
+        super::tenants::record_ashby_outcome(db, TenantId(claimed.tenant_id), &outcome, now_ms)
+            .await?;
+    }
     Ok(true)
 }
 
@@ -542,8 +549,8 @@ pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Opti
 }
 
 /// Marks `superseded` the dead `assessment.update`s — one (`id`), or all — that a later
-/// update of the same assessment has already replaced in Ashby (it was delivered): replaying
-/// one would move Ashby backwards. Call it before putting dead deliveries back in line.
+/// update of the same assessment has already replaced in Ashby (it was delivered), of one
+/// tenant when given: replaying one would move Ashby backwards. Call it before putting dead deliveries back in line.
 /// Returns how many.
 ///
 /// # Errors
@@ -551,6 +558,7 @@ pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Opti
 pub async fn supersede_outdated_dead(
     db: &impl ConnectionTrait,
     id: Option<Uuid>,
+    tenant_id: Option<Uuid>,
     now_ms: i64,
 ) -> Result<u64, DbErr> {
     let later = Alias::new("later");
@@ -584,5 +592,156 @@ pub async fn supersede_outdated_dead(
     if let Some(id) = id {
         superseded = superseded.filter(delivery::Column::Id.eq(id));
     }
+    if let Some(tenant_id) = tenant_id {
+        superseded = superseded.filter(delivery::Column::TenantId.eq(tenant_id));
+    }
     Ok(superseded.exec(db).await?.rows_affected)
+}
+
+/// A disabled tenant's deliveries wait (CONTRACT §10): pending, unattempted, until it is
+/// enabled again. Kept a condition of its own so the claim reads as before plus this.
+fn tenant_is_enabled(d: &Alias) -> sea_orm::sea_query::SimpleExpr {
+    use entity::tenant;
+    let t = Alias::new("t");
+    let disabled = Query::select()
+        .expr(Expr::val(1))
+        .from_as(tenant::Entity, t.clone())
+        .and_where(
+            Expr::col((t.clone(), tenant::Column::Id))
+                .equals((d.clone(), delivery::Column::TenantId)),
+        )
+        .and_where(Expr::col((t, tenant::Column::Disabled)).eq(true))
+        .to_owned();
+    Expr::exists(disabled).not()
+}
+
+/// What a recorded attempt says about the tenant's Ashby key, for deliveries to Ashby
+/// that ended (delivered or dead); `None` otherwise.
+fn ashby_outcome(claimed: &delivery::Model, record: &AttemptRecord) -> Option<AshbyOutcome> {
+    if DeliveryKind::parse(&claimed.kind)? == DeliveryKind::VendorWebhook {
+        return None;
+    }
+    match &record.result {
+        AttemptResult::Delivered => Some(AshbyOutcome::Delivered),
+        AttemptResult::Dead { error } if matches!(record.http_status, Some(401 | 403)) => {
+            Some(AshbyOutcome::KeyRejected(error.clone()))
+        }
+        AttemptResult::Dead { error } => Some(AshbyOutcome::Failed(error.clone())),
+        AttemptResult::RetryAt { .. } | AttemptResult::Throttled { .. } => None,
+    }
+}
+
+/// Which deliveries an operator lists.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub tenant_id: Option<Uuid>,
+    pub assessment_id: Option<Uuid>,
+    pub kind: Option<DeliveryKind>,
+    /// Resume after this (created_at_ms, id) position, newest first.
+    pub before: Option<(i64, Uuid)>,
+}
+
+/// A page of deliveries, newest first, then by id (descending).
+///
+/// # Errors
+/// Database errors.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &DeliveryFilter,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    use sea_orm::Condition;
+    let mut query = delivery::Entity::find();
+    if let Some(status) = filter.status {
+        query = query.filter(delivery::Column::Status.eq(status.as_str()));
+    }
+    if let Some(tenant_id) = filter.tenant_id {
+        query = query.filter(delivery::Column::TenantId.eq(tenant_id));
+    }
+    if let Some(assessment_id) = filter.assessment_id {
+        query = query.filter(delivery::Column::AssessmentId.eq(assessment_id));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(delivery::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some((created_at_ms, id)) = filter.before {
+        query = query.filter(
+            Condition::any()
+                .add(delivery::Column::CreatedAtMs.lt(created_at_ms))
+                .add(
+                    Condition::all()
+                        .add(delivery::Column::CreatedAtMs.eq(created_at_ms))
+                        .add(delivery::Column::Id.lt(id)),
+                ),
+        );
+    }
+    query
+        .order_by_desc(delivery::Column::CreatedAtMs)
+        .order_by_desc(delivery::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A delivery's attempts, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn attempts_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Vec<delivery_attempt::Model>, DbErr> {
+    delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.eq(id))
+        .order_by_asc(delivery_attempt::Column::Attempt)
+        .all(db)
+        .await
+}
+
+/// Marks a dead delivery dismissed (final; not counted as dead). Returns whether it was
+/// dead.
+///
+/// # Errors
+/// Database errors.
+pub async fn dismiss_dead(db: &impl ConnectionTrait, id: Uuid, now_ms: i64) -> Result<bool, DbErr> {
+    let result = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::val(DeliveryStatus::Dismissed.as_str()),
+        )
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Id.eq(id))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Re-queues every dead delivery of one tenant, like [`requeue_dead`]. Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn requeue_dead_of_tenant(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    now_ms: i64,
+) -> Result<u64, DbErr> {
+    let result = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::val(DeliveryStatus::Pending.as_str()),
+        )
+        .col_expr(delivery::Column::Attempts, Expr::val(0))
+        .col_expr(
+            delivery::Column::FailingSinceMs,
+            Expr::val(Option::<i64>::None),
+        )
+        .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(now_ms))
+        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
+        .filter(delivery::Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

@@ -6,9 +6,13 @@ use sea_orm::{
     PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
 
+use sea_orm::sea_query::Expr;
+
 use super::now_ms;
 use crate::crypto::IssuedPartnerKey;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::ids::TenantId;
+use crate::domain::tenant::{AshbyKeyStatus, AshbyOutcome, Tenant, TenantOverview, TenantPatch};
 
 /// A tenant as the operator sees it.
 #[derive(Debug, Clone)]
@@ -30,12 +34,24 @@ pub async fn create(
     key: &IssuedPartnerKey,
 ) -> Result<tenant::Model, DbErr> {
     let now = now_ms();
+    let key_status = if ashby_api_key_sealed.is_some() {
+        AshbyKeyStatus::Unverified
+    } else {
+        AshbyKeyStatus::Unset
+    };
     let model = tenant::Model {
         id: id.0,
         name: name.to_owned(),
         ashby_api_key_sealed,
         ashby_base_url,
         created_at_ms: now,
+        external_id: None,
+        disabled: false,
+        ashby_key_status: key_status.as_str().to_owned(),
+        ashby_key_checked_at_ms: None,
+        ashby_key_error: None,
+        last_delivered_at_ms: None,
+        last_delivery_error: None,
     };
     tenant::Entity::insert(tenant::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
@@ -139,7 +155,8 @@ pub async fn find(db: &impl ConnectionTrait, id: TenantId) -> Result<Option<tena
     tenant::Entity::find_by_id(id.0).one(db).await
 }
 
-/// Stores a (sealed) Ashby API key. Returns false when the tenant does not exist.
+/// Stores a (sealed) Ashby API key with what is known of it (`checked_at_ms`: when
+/// Ashby was asked). Returns false when the tenant does not exist.
 ///
 /// # Errors
 /// Database errors.
@@ -147,11 +164,19 @@ pub async fn set_ashby_key(
     db: &impl ConnectionTrait,
     id: TenantId,
     sealed: String,
+    status: AshbyKeyStatus,
+    checked_at_ms: Option<i64>,
 ) -> Result<bool, DbErr> {
     let result = tenant::Entity::update_many()
+        .col_expr(tenant::Column::AshbyApiKeySealed, Expr::value(sealed))
+        .col_expr(tenant::Column::AshbyKeyStatus, Expr::value(status.as_str()))
         .col_expr(
-            tenant::Column::AshbyApiKeySealed,
-            sea_orm::sea_query::Expr::value(sealed),
+            tenant::Column::AshbyKeyCheckedAtMs,
+            Expr::value(checked_at_ms),
+        )
+        .col_expr(
+            tenant::Column::AshbyKeyError,
+            Expr::value(Option::<String>::None),
         )
         .filter(tenant::Column::Id.eq(id.0))
         .exec(db)
@@ -173,4 +198,259 @@ pub async fn find_by_key_hash(
         .filter(partner_key::Column::RevokedAtMs.is_null())
         .one(db)
         .await
+}
+
+/// The one place a tenant row is decoded.
+///
+/// # Errors
+/// A key status that is not one of ours ([`super::unreadable`]).
+pub fn decode(row: tenant::Model) -> Result<Tenant, DbErr> {
+    let key_status = AshbyKeyStatus::parse(&row.ashby_key_status).ok_or_else(|| {
+        super::unreadable(
+            format!("tenant {} column ashby_key_status", row.id),
+            &row.ashby_key_status,
+        )
+    })?;
+    Ok(Tenant {
+        id: TenantId(row.id),
+        name: row.name,
+        external_id: row.external_id,
+        disabled: row.disabled,
+        created_at_ms: row.created_at_ms,
+        ashby_base_url: row.ashby_base_url,
+        has_ashby_key: row.ashby_api_key_sealed.is_some(),
+        key_status,
+        key_checked_at_ms: row.ashby_key_checked_at_ms,
+        key_error: row.ashby_key_error,
+        last_delivered_at_ms: row.last_delivered_at_ms,
+        last_delivery_error: row.last_delivery_error,
+    })
+}
+
+/// A tenant with its key count, catalog and delivery counts.
+///
+/// # Errors
+/// Database errors.
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<TenantOverview>, DbErr> {
+    match find(db, id).await? {
+        Some(row) => Ok(Some(overview_of(db, decode(row)?).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn overview_of(db: &impl ConnectionTrait, tenant: Tenant) -> Result<TenantOverview, DbErr> {
+    use entity::delivery;
+    let partner_keys = partner_key::Entity::find()
+        .filter(partner_key::Column::TenantId.eq(tenant.id.0))
+        .filter(partner_key::Column::RevokedAtMs.is_null())
+        .count(db)
+        .await?;
+    let count = |status: DeliveryStatus| {
+        delivery::Entity::find()
+            .filter(delivery::Column::TenantId.eq(tenant.id.0))
+            .filter(delivery::Column::Status.eq(status.as_str()))
+            .count(db)
+    };
+    let pending_deliveries = count(DeliveryStatus::Pending).await?;
+    let dead_deliveries = count(DeliveryStatus::Dead).await?;
+    let own_catalog = has_own_catalog(db, tenant.id).await?;
+    Ok(TenantOverview {
+        tenant,
+        partner_keys,
+        own_catalog,
+        pending_deliveries,
+        dead_deliveries,
+    })
+}
+
+/// Whether the tenant has its own catalog of assessment types.
+///
+/// The per-tenant catalogs (table `tenant_catalogs`) arrive separately; until then every
+/// tenant uses the default catalog. This is the one place to look the row up once it exists.
+///
+/// # Errors
+/// Database errors (none yet).
+#[allow(clippy::unused_async)]
+pub async fn has_own_catalog(_db: &impl ConnectionTrait, _id: TenantId) -> Result<bool, DbErr> {
+    Ok(false)
+}
+
+/// A page of tenants, oldest first, after `(created_at_ms, id)`, optionally only the one
+/// with an external id.
+///
+/// # Errors
+/// Database errors.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    external_id: Option<&str>,
+    after: Option<(i64, uuid::Uuid)>,
+    limit: u64,
+) -> Result<Vec<TenantOverview>, DbErr> {
+    use sea_orm::{Condition, QuerySelect as _};
+    let mut query = tenant::Entity::find();
+    if let Some(external_id) = external_id {
+        query = query.filter(tenant::Column::ExternalId.eq(external_id));
+    }
+    if let Some((created_at_ms, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(tenant::Column::CreatedAtMs.gt(created_at_ms))
+                .add(
+                    Condition::all()
+                        .add(tenant::Column::CreatedAtMs.eq(created_at_ms))
+                        .add(tenant::Column::Id.gt(id)),
+                ),
+        );
+    }
+    let rows = query
+        .order_by_asc(tenant::Column::CreatedAtMs)
+        .order_by_asc(tenant::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut page = Vec::with_capacity(rows.len());
+    for row in rows {
+        page.push(overview_of(db, decode(row)?).await?);
+    }
+    Ok(page)
+}
+
+/// The tenant with this external id.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_by_external_id(
+    db: &impl ConnectionTrait,
+    external_id: &str,
+) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await
+}
+
+/// Applies a patch. Returns false when the tenant does not exist. An external id taken
+/// by another tenant fails on the unique index.
+///
+/// # Errors
+/// Database errors, a unique violation among them.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+    patch: &TenantPatch,
+) -> Result<bool, DbErr> {
+    if find(db, id).await?.is_none() {
+        return Ok(false);
+    }
+    let mut update = tenant::Entity::update_many().filter(tenant::Column::Id.eq(id.0));
+    let mut changed = false;
+    if let Some(name) = &patch.name {
+        update = update.col_expr(tenant::Column::Name, Expr::value(name.clone()));
+        changed = true;
+    }
+    if let Some(external_id) = &patch.external_id {
+        update = update.col_expr(tenant::Column::ExternalId, Expr::value(external_id.clone()));
+        changed = true;
+    }
+    if let Some(disabled) = patch.disabled {
+        update = update.col_expr(tenant::Column::Disabled, Expr::value(disabled));
+        changed = true;
+    }
+    if let Some(base_url) = &patch.ashby_base_url {
+        update = update.col_expr(tenant::Column::AshbyBaseUrl, Expr::value(base_url.clone()));
+        changed = true;
+    }
+    if changed {
+        update.exec(db).await?;
+    }
+    Ok(true)
+}
+
+/// Deletes a tenant; its keys, assessments, deliveries and their attempts go with it
+/// (every tenant-scoped table references `tenants` with `ON DELETE CASCADE`). Returns
+/// false when there was no such tenant.
+///
+/// # Errors
+/// Database errors.
+pub async fn delete(db: &impl ConnectionTrait, id: TenantId) -> Result<bool, DbErr> {
+    let result = tenant::Entity::delete_many()
+        .filter(tenant::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Records what Ashby said of the tenant's key when asked (`apiKey.info`).
+///
+/// # Errors
+/// Database errors.
+pub async fn record_key_check(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+    status: AshbyKeyStatus,
+    error: Option<String>,
+    checked_at_ms: i64,
+) -> Result<(), DbErr> {
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::AshbyKeyStatus, Expr::value(status.as_str()))
+        .col_expr(
+            tenant::Column::AshbyKeyCheckedAtMs,
+            Expr::value(checked_at_ms),
+        )
+        .col_expr(tenant::Column::AshbyKeyError, Expr::value(error))
+        .filter(tenant::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records what a finished delivery to Ashby says about the tenant's connection: a
+/// success proves the key (`verified`), a 401/403 refusal rejects it with the reason,
+/// another dead end is the tenant's last error.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_ashby_outcome(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+    outcome: &AshbyOutcome,
+    at_ms: i64,
+) -> Result<(), DbErr> {
+    let update = tenant::Entity::update_many().filter(tenant::Column::Id.eq(id.0));
+    let update = match outcome {
+        AshbyOutcome::Delivered => update
+            .col_expr(
+                tenant::Column::AshbyKeyStatus,
+                Expr::value(AshbyKeyStatus::Verified.as_str()),
+            )
+            .col_expr(
+                tenant::Column::AshbyKeyError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(tenant::Column::LastDeliveredAtMs, Expr::value(at_ms))
+            .col_expr(
+                tenant::Column::LastDeliveryError,
+                Expr::value(Option::<String>::None),
+            ),
+        AshbyOutcome::KeyRejected(reason) => update
+            .col_expr(
+                tenant::Column::AshbyKeyStatus,
+                Expr::value(AshbyKeyStatus::Rejected.as_str()),
+            )
+            .col_expr(tenant::Column::AshbyKeyError, Expr::value(reason.clone()))
+            .col_expr(tenant::Column::AshbyKeyCheckedAtMs, Expr::value(at_ms))
+            .col_expr(
+                tenant::Column::LastDeliveryError,
+                Expr::value(reason.clone()),
+            ),
+        AshbyOutcome::Failed(reason) => update.col_expr(
+            tenant::Column::LastDeliveryError,
+            Expr::value(reason.clone()),
+        ),
+    };
+    update.exec(db).await?;
+    Ok(())
 }

@@ -10,9 +10,6 @@ use uuid::Uuid;
 use super::now_ms;
 use crate::tokens::IssuedToken;
 
-/// The scope every token has until scopes exist.
-const ENGINE_SCOPE: &str = "engine";
-
 /// Records a freshly minted token.
 ///
 /// # Errors
@@ -25,7 +22,7 @@ pub async fn record(
     let model = vendor_token::Model {
         id: issued.id,
         label,
-        scope: ENGINE_SCOPE.into(),
+        scope: issued.scope.as_str().into(),
         created_at_ms: issued.issued_at.timestamp_millis(),
         expires_at_ms: issued.expires_at.timestamp_millis(),
         revoked_at_ms: None,

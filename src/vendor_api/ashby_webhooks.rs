@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use super::openapi::ErrorBody;
-use super::{VendorCaller, VendorError};
+use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::TenantId;
 use crate::service::{RegistrationError, register_ashby_webhooks};
 use crate::state::AppState;
@@ -28,14 +28,16 @@ pub struct WebhookSetup {
 #[utoipa::path(put, path = "/v1/tenants/{id}/ashby-webhooks", params(("id" = Uuid, Path)), responses(
     (status = 200, body = WebhookSetup),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "the token's scope is not admin", body = ErrorBody),
     (status = 404, body = ErrorBody),
     (status = 502, description = "Ashby could not be reached or refused for another reason", body = ErrorBody),
 ))]
 pub async fn register(
-    _caller: VendorCaller, // scope: admin
+    caller: VendorCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::Admin)?;
     let tenant: TenantId = path
         .parse()
         .map_err(|_| VendorError::not_found("tenant", &path))?;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use super::body::VendorJson;
 use super::openapi::{AssessmentType, AssessmentTypeList, ErrorBody};
-use super::{VendorCaller, VendorError};
+use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::Refusal;
 use crate::domain::vendor_event::{VendorEvent, VendorEventBody};
@@ -17,8 +17,13 @@ use crate::store::assessments;
 #[utoipa::path(get, path = "/v1/assessment-types", responses(
     (status = 200, body = AssessmentTypeList),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "the token's scope does not allow it", body = ErrorBody),
 ))]
-pub async fn list_types(_caller: VendorCaller, state: web::Data<AppState>) -> HttpResponse {
+pub async fn list_types(
+    caller: VendorCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::ReadAssessments)?;
     let data = state
         .catalog
         .types()
@@ -29,20 +34,22 @@ pub async fn list_types(_caller: VendorCaller, state: web::Data<AppState>) -> Ht
             description: t.description.clone(),
         })
         .collect();
-    HttpResponse::Ok().json(AssessmentTypeList { data })
+    Ok(HttpResponse::Ok().json(AssessmentTypeList { data }))
 }
 
 /// One assessment.
 #[utoipa::path(get, path = "/v1/assessments/{id}", params(("id" = Uuid, Path)), responses(
     (status = 200, body = Assessment),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "the token's scope does not allow it", body = ErrorBody),
     (status = 404, body = ErrorBody),
 ))]
 pub async fn get(
-    _caller: VendorCaller,
+    caller: VendorCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::ReadAssessments)?;
     let id = parse_id(&path)?;
     let row = assessments::find_any(&state.db, id)
         .await?
@@ -59,16 +66,18 @@ pub async fn get(
         (status = 200, body = Assessment),
         (status = 400, description = "not JSON", body = ErrorBody),
         (status = 401, body = ErrorBody),
+    (status = 403, description = "the token's scope does not allow it", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "the assessment is already in a final state", body = ErrorBody),
         (status = 422, description = "invalid event", body = ErrorBody),
     ))]
 pub async fn post_event(
-    _caller: VendorCaller,
+    caller: VendorCaller,
     path: web::Path<String>,
     body: VendorJson<VendorEventBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::Report)?;
     let id = parse_id(&path)?;
     let event = VendorEvent::try_from(body.0).map_err(VendorError::invalid)?;
     let outcome = record_vendor_event(&state.db, &state.outbound, id, &event).await?;

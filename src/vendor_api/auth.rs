@@ -11,10 +11,56 @@ use super::VendorError;
 use crate::rate_limit::{RateLimits, token_key};
 use crate::state::AppState;
 use crate::store::vendor_tokens;
-use crate::tokens::TokenError;
+use crate::tokens::{Scope, TokenError};
 
-/// Proof that the caller holds a valid, unrevoked vendor API token.
-pub struct VendorCaller;
+/// Proof that the caller holds a valid, unrevoked vendor API token, and what it may do.
+pub struct VendorCaller {
+    pub scope: Scope,
+}
+
+/// What a route needs (CONTRACT §10): `engine` reads assessments and reports on them,
+/// `read` sees every GET, `admin` may do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A GET of §5 (assessments, types, an assessment's deliveries).
+    ReadAssessments,
+    /// Posting events and completed assessments.
+    Report,
+    /// A GET of §10 (tenants, deliveries).
+    ReadManagement,
+    /// Every other write.
+    Admin,
+}
+
+impl VendorCaller {
+    /// # Errors
+    /// 403 `insufficient_scope` when the token's scope does not cover `access`.
+    pub fn require(&self, access: Access) -> Result<(), VendorError> {
+        let allowed = match (self.scope, access) {
+            (Scope::Admin, _)
+            | (Scope::Engine, Access::ReadAssessments | Access::Report)
+            | (Scope::Read, Access::ReadAssessments | Access::ReadManagement) => true,
+            (Scope::Engine | Scope::Read, _) => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let needed = match access {
+            Access::ReadAssessments => "engine, read or admin",
+            Access::Report => "engine or admin",
+            Access::ReadManagement => "read or admin",
+            Access::Admin => "admin",
+        };
+        Err(VendorError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "this token's scope is {}; this request needs {needed} (mint one with `ashby-partner token create --scope ...`)",
+                self.scope.as_str()
+            ),
+        ))
+    }
+}
 
 impl FromRequest for VendorCaller {
     type Error = VendorError;
@@ -45,8 +91,8 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| VendorError::unauthorized("token verification unavailable"))?;
-    let id = match state.tokens.verify_vendor_token(token) {
-        Ok(id) => id,
+    let verified = match state.tokens.verify_vendor_token(token) {
+        Ok(verified) => verified,
         Err(TokenError::Expired) => {
             return Err(VendorError::unauthorized(
                 "the token is expired: mint a new one",
@@ -57,7 +103,7 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     // Only a well-signed token reaches the database: one primary-key lookup. A token
     // without an id (minted before tokens were recorded) cannot be revoked by itself;
     // rotating `security.token_secret` ends it.
-    if let Some(id) = id
+    if let Some(id) = verified.id
         && vendor_tokens::is_revoked(&state.db, id).await?
     {
         return Err(VendorError::unauthorized(
@@ -70,5 +116,7 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
             .check(&token_key(token))
             .map_err(VendorError::rate_limited)?;
     }
-    Ok(VendorCaller)
+    Ok(VendorCaller {
+        scope: verified.scope,
+    })
 }

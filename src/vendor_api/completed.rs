@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::body::VendorJson;
 use super::openapi::{CompletedAccepted, ErrorBody};
-use super::{VendorCaller, VendorError};
+use super::{Access, VendorCaller, VendorError};
 use crate::ashby::updates::CandidateRef;
 use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
@@ -40,14 +40,16 @@ pub struct CompletedBody {
     responses(
     (status = 202, body = CompletedAccepted),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "the token's scope does not allow it", body = ErrorBody),
     (status = 422, description = "invalid input, unknown tenant, or ashby.partner_id not configured", body = ErrorBody),
 ))]
 pub async fn create(
-    _caller: VendorCaller,
+    caller: VendorCaller,
     req: HttpRequest,
     body: VendorJson<CompletedBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::Report)?;
     let body = body.0;
     let idempotency = idempotency_key(&req)?
         .map(|key| Ok::<_, VendorError>((key, fingerprint(&body)?)))

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::openapi::{AssessmentPage, ErrorBody};
-use super::{VendorCaller, VendorError};
+use super::{Access, VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::representation::{self, Assessment};
 use crate::state::AppState;
@@ -26,19 +26,23 @@ const MAX_LIMIT: u64 = 200;
         ("status" = Option<String>, Query, description = "started, in_progress, completed, cancelled or expired"),
         ("tenant_id" = Option<Uuid>, Query),
         ("updated_after" = Option<String>, Query, description = "RFC 3339"),
+        ("candidate_email" = Option<String>, Query, description = "the candidate's email (any case)"),
+        ("application_id" = Option<String>, Query, description = "Ashby's application id"),
         ("limit" = Option<u64>, Query, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "a next_cursor from an earlier page"),
     ),
     responses(
         (status = 200, body = AssessmentPage),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "the token's scope does not allow it", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
 pub async fn list(
-    _caller: VendorCaller,
+    caller: VendorCaller,
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, VendorError> {
+    caller.require(Access::ReadAssessments)?;
     let (mut filter, limit) = parse_query(&query).map_err(VendorError::invalid)?;
     // Changes are stamped before their transaction commits; one stamped earlier can
     // commit later. Serving only settled changes means a poller never steps past one.
@@ -81,7 +85,15 @@ fn within_budget(mut data: Vec<Assessment>, max_bytes: usize) -> Vec<Assessment>
 }
 
 fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), String> {
-    const KNOWN: [&str; 5] = ["status", "tenant_id", "updated_after", "limit", "cursor"];
+    const KNOWN: [&str; 7] = [
+        "status",
+        "tenant_id",
+        "updated_after",
+        "candidate_email",
+        "application_id",
+        "limit",
+        "cursor",
+    ];
     if let Some(unknown) = query.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(format!(
             "unknown query parameter {unknown:?}; known: {}",
@@ -105,6 +117,20 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), Str
         let at = chrono::DateTime::parse_from_rfc3339(after)
             .map_err(|_| format!("updated_after must be an RFC 3339 timestamp (got {after:?})"))?;
         filter.updated_after_ms = Some(at.timestamp_millis());
+    }
+    if let Some(email) = query.get("candidate_email") {
+        let email = email.trim();
+        if email.is_empty() || email.len() > 320 {
+            return Err("candidate_email must be an email address".into());
+        }
+        filter.candidate_email = Some(email.to_owned());
+    }
+    if let Some(application) = query.get("application_id") {
+        let application = application.trim();
+        if application.is_empty() || application.len() > 200 {
+            return Err("application_id must be Ashby's application id".into());
+        }
+        filter.application_id = Some(application.to_owned());
     }
     if let Some(cursor) = query.get("cursor") {
         filter.after = Some(

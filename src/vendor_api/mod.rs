@@ -10,10 +10,11 @@ mod deliveries;
 mod error;
 mod feed;
 mod openapi;
+mod tenants;
 
 use actix_web::web;
 
-pub use auth::VendorCaller;
+pub use auth::{Access, VendorCaller};
 pub use error::VendorError;
 
 pub use openapi::VendorApiDoc;
@@ -34,7 +35,35 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 web::get().to(deliveries::for_assessment),
             )
             .route("/completed-assessments", web::post().to(completed::create))
+            .route("/deliveries", web::get().to(deliveries::list))
+            .route("/deliveries/retry", web::post().to(deliveries::retry_all))
+            .route("/deliveries/{id}", web::get().to(deliveries::show))
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .route(
+                "/deliveries/{id}/dismiss",
+                web::post().to(deliveries::dismiss),
+            )
+            .route("/tenants", web::get().to(tenants::list))
+            .route("/tenants", web::post().to(tenants::create))
+            .route("/tenants/{id}", web::get().to(tenants::get))
+            .route("/tenants/{id}", web::patch().to(tenants::patch))
+            .route("/tenants/{id}", web::delete().to(tenants::delete))
+            .route(
+                "/tenants/{id}/partner-keys",
+                web::post().to(tenants::rotate_key),
+            )
+            .route(
+                "/tenants/{id}/partner-keys",
+                web::delete().to(tenants::revoke_keys),
+            )
+            .route(
+                "/tenants/{id}/ashby-key",
+                web::put().to(tenants::put_ashby_key),
+            )
+            .route(
+                "/tenants/{id}/ashby-key/verify",
+                web::post().to(tenants::verify_ashby_key),
+            )
             .route(
                 "/tenants/{id}/ashby-webhooks",
                 web::put().to(ashby_webhooks::register),

@@ -7,7 +7,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::{ashby_webhooks, assessments, candidate_sessions, completed, deliveries, feed};
+use super::{
+    ashby_webhooks, assessments, candidate_sessions, completed, deliveries, feed, tenants,
+};
 use crate::representation::{Assessment, Delivery};
 
 /// `{"error": {"code", "message"}}`
@@ -44,6 +46,21 @@ pub struct AssessmentPage {
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryList {
     pub data: Vec<Delivery>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryPage {
+    pub data: Vec<Delivery>,
+    /// After the last row of a full page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetriedDeliveries {
+    /// Dead deliveries put back in line.
+    pub retried: u64,
+    /// Dead updates older than a delivered one, marked superseded instead (always 0 for now).
+    pub superseded: u64,
 }
 
 /// Accepted for delivery as `assessment.addCompletedToCandidate`.
@@ -84,7 +101,7 @@ pub struct CandidateSessionPerson {
 #[openapi(
     info(
         title = "ashby-partner vendor API",
-        description = "What an assessment vendor's engine calls: read the assessments Ashby started, report progress and results, inspect and replay deliveries. Errors are {\"error\": {\"code\", \"message\"}}; timestamps are RFC 3339 UTC."
+        description = "What an assessment vendor's engine and product call: read the assessments Ashby started, report progress and results, manage tenants, inspect and replay deliveries. Token scopes: engine, read, admin. Errors are {\"error\": {\"code\", \"message\"}}; timestamps are RFC 3339 UTC."
     ),
     paths(
         assessments::list_types,
@@ -96,6 +113,19 @@ pub struct CandidateSessionPerson {
         deliveries::retry,
         candidate_sessions::resolve,
         ashby_webhooks::register,
+        tenants::create,
+        tenants::list,
+        tenants::get,
+        tenants::patch,
+        tenants::delete,
+        tenants::rotate_key,
+        tenants::revoke_keys,
+        tenants::put_ashby_key,
+        tenants::verify_ashby_key,
+        deliveries::list,
+        deliveries::show,
+        deliveries::dismiss,
+        deliveries::retry_all,
     ),
     modifiers(&BearerToken),
     security(("bearer" = [])),

@@ -172,6 +172,8 @@ async fn tenant_list_shows_every_tenant_without_key_material() {
         .expect("the tenant is listed");
     assert_eq!(entry["name"], "Acme");
     assert_eq!(entry["ashby_api_key_set"], false);
+    assert_eq!(entry["ashby_key_status"], "unset");
+    assert_eq!(entry["disabled"], false);
     assert_eq!(entry["active_partner_keys"], 1);
     assert!(listed.iter().any(|t| t["id"] == globex.id.to_string()));
     for secret in [acme.key.as_str(), globex.key.as_str(), "apk_"] {
@@ -340,7 +342,8 @@ async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
 
     let after = chrono::Utc::now();
     let created = run.json();
-    assert_eq!(created.as_object().unwrap().len(), 3, "{created}");
+    assert_eq!(created.as_object().unwrap().len(), 4, "{created}");
+    assert_eq!(created["scope"], "engine", "the default scope");
     assert!(
         created["id"].as_str().unwrap().parse::<Uuid>().is_ok(),
         "{created}"
@@ -516,6 +519,7 @@ async fn dead_delivery(app: &TestApp, tenant: &TestTenant) -> entity::delivery::
     let id = app
         .start_assessment(tenant, &start_body(&Uuid::new_v4().to_string()))
         .await;
+    app.forget_ashby_key(tenant).await;
     let (status, body) = app
         .vendor_event(&id, &json!({"status": "in_progress"}))
         .await;
@@ -766,4 +770,158 @@ async fn deliveries_commands_refuse_an_unknown_status_and_a_retry_of_nothing() {
 
         assert_one_line_error(&run, &format!("{args:?}"), fragment);
     }
+}
+
+#[tokio::test]
+async fn tenant_show_disable_enable_and_delete_act_like_their_routes() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let id = tenant.id.to_string();
+
+    let shown = run_cli(&app, &["tenant", "show", &id, "--json"], None)
+        .await
+        .json();
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["ashby"]["key_status"], "unverified");
+    let disabled = run_cli(&app, &["tenant", "disable", &id, "--json"], None)
+        .await
+        .json();
+    assert_eq!(disabled["disabled"], true);
+    assert_eq!(list_status(&app, &tenant.key).await, 403);
+    let enabled = run_cli(&app, &["tenant", "enable", &id, "--json"], None)
+        .await
+        .json();
+    assert_eq!(enabled["disabled"], false);
+    assert_eq!(list_status(&app, &tenant.key).await, 200);
+
+    let unconfirmed = run_cli(&app, &["tenant", "delete", &id], None).await;
+    assert_one_line_error(&unconfirmed, "a delete without --yes", "--yes");
+    let deleted = run_cli(&app, &["tenant", "delete", &id, "--yes", "--json"], None)
+        .await
+        .json();
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(list_status(&app, &tenant.key).await, 401);
+    let missing = run_cli(&app, &["tenant", "show", &id], None).await;
+    assert_one_line_error(&missing, "showing a deleted tenant", "no tenant");
+}
+
+#[tokio::test]
+async fn tenant_verify_ashby_key_asks_ashby_and_records_the_answer() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "key")
+        .await;
+    let info = ashby
+        .mock("POST", "/apiKey.info")
+        .with_status(401)
+        .with_body(r#"{"success": false}"#)
+        .create_async()
+        .await;
+
+    let verified = run_cli(
+        &app,
+        &[
+            "tenant",
+            "verify-ashby-key",
+            &tenant.id.to_string(),
+            "--json",
+        ],
+        None,
+    )
+    .await
+    .json();
+
+    info.assert_async().await;
+    assert_eq!(verified["ashby"]["key_status"], "rejected", "{verified}");
+    assert!(
+        verified["ashby"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("401")
+    );
+}
+
+#[tokio::test]
+async fn deliveries_show_dismiss_and_retry_of_one_tenant() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("Acme").await;
+    let initech = app.create_tenant("Initech").await;
+    let globex = app.create_tenant("Globex").await;
+    let first = dead_delivery(&app, &acme).await;
+    let second = dead_delivery(&app, &initech).await;
+    let untouched = dead_delivery(&app, &globex).await;
+
+    let shown = run_cli(
+        &app,
+        &["deliveries", "show", &first.id.to_string(), "--json"],
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(shown["status"], "dead");
+    assert_eq!(shown["attempt_log"].as_array().unwrap().len(), 1, "{shown}");
+
+    let dismissed = run_cli(
+        &app,
+        &["deliveries", "dismiss", &first.id.to_string(), "--json"],
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(dismissed["status"], "dismissed");
+    let again = run_cli(
+        &app,
+        &["deliveries", "dismiss", &first.id.to_string()],
+        None,
+    )
+    .await;
+    assert_one_line_error(&again, "a second dismiss", "only a dead delivery");
+
+    let retried = run_cli(
+        &app,
+        &[
+            "deliveries",
+            "retry",
+            "--all-dead",
+            "--tenant",
+            &initech.id.to_string(),
+            "--json",
+        ],
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(retried["requeued"], 1);
+    assert_eq!(delivery_row(&app, second.id).await.status, "pending");
+    assert_eq!(delivery_row(&app, first.id).await.status, "dismissed");
+    assert_eq!(delivery_row(&app, untouched.id).await.status, "dead");
+}
+
+#[tokio::test]
+async fn token_create_with_a_scope_mints_a_token_of_that_scope() {
+    let app = TestApp::spawn().await;
+    let status = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/v1/tenants"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for (scope, expected) in [("admin", 200), ("read", 200), ("engine", 403)] {
+        let created = run_cli(&app, &["token", "create", "--scope", scope, "--json"], None)
+            .await
+            .json();
+        assert_eq!(created["scope"], scope);
+        let token = created["token"].as_str().unwrap().to_owned();
+        assert_eq!(status(token).await, expected, "{scope}");
+    }
+    let bad = run_cli(&app, &["token", "create", "--scope", "root"], None).await;
+    assert_one_line_error(&bad, "an unknown scope", "root");
 }

@@ -233,6 +233,7 @@ async fn a_replayed_older_update_waits_while_a_later_one_is_in_flight() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.forget_ashby_key(&tenant).await;
     app.vendor_event(&id, &json!({"status": "in_progress"}))
         .await;
     app.deliver_everything().await; // no Ashby key: dead
@@ -349,9 +350,18 @@ async fn a_rejected_key_is_dead_after_one_attempt_and_delivered_after_the_fix_an
     app.connect_tenant_to_ashby(&tenant, &ashby.url(), "new-key")
         .await;
     let delivery_id = dead["id"].as_str().unwrap();
-    let response = app
+    let engine_token = app
         .vendor_post(&format!("/v1/deliveries/{delivery_id}/retry"), &json!({}))
         .await;
+    assert_eq!(engine_token.status(), 403, "retrying takes an admin token");
+    let response = app
+        .admin(
+            reqwest::Method::POST,
+            &format!("/v1/deliveries/{delivery_id}/retry"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["status"], "pending");
     app.deliver_everything().await;
@@ -359,8 +369,13 @@ async fn a_rejected_key_is_dead_after_one_attempt_and_delivered_after_the_fix_an
     accepted.assert_async().await;
     assert_eq!(app.deliveries_of(&id).await[0].status, "delivered");
     let again = app
-        .vendor_post(&format!("/v1/deliveries/{delivery_id}/retry"), &json!({}))
-        .await;
+        .admin(
+            reqwest::Method::POST,
+            &format!("/v1/deliveries/{delivery_id}/retry"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 409, "only dead deliveries can be retried");
 }
 
@@ -436,6 +451,7 @@ async fn a_tenant_without_an_ashby_key_gets_dead_deliveries_that_say_what_to_do(
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     let id = app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.forget_ashby_key(&tenant).await;
     app.vendor_event(&id, &json!({"status": "in_progress"}))
         .await;
 

@@ -155,12 +155,26 @@ impl TestApp {
         ServerSecrets::resolve(&self.settings).unwrap()
     }
 
+    /// A tenant with an Ashby key (a start needs one) pointed at a port where nothing
+    /// listens: its Ashby deliveries are retried until a test connects it to a mock Ashby.
     pub async fn create_tenant(&self, name: &str) -> TestTenant {
         let id = TenantId::new_random();
         let key: IssuedPartnerKey = issue_partner_key();
-        tenants::create(&self.db, id, name, None, None, &key)
-            .await
+        let sealed = self
+            .secrets()
+            .sealer
+            .seal_ashby_key("placeholder-key", id)
             .unwrap();
+        tenants::create(
+            &self.db,
+            id,
+            name,
+            Some(sealed),
+            Some(NOWHERE.to_owned()),
+            &key,
+        )
+        .await
+        .unwrap();
         TestTenant {
             id,
             key: key.plaintext.expose_secret().to_owned(),
@@ -381,6 +395,39 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Removes the tenant's Ashby key (after its assessments started): its Ashby
+    /// deliveries then go dead, saying how to fix it.
+    pub async fn forget_ashby_key(&self, tenant: &TestTenant) {
+        use sea_orm::{ActiveValue::Set, EntityTrait as _};
+        let row = entity::tenant::ActiveModel {
+            id: Set(tenant.id.0),
+            ashby_api_key_sealed: Set(None),
+            ashby_key_status: Set("unset".into()),
+            ..Default::default()
+        };
+        entity::tenant::Entity::update(row)
+            .exec(&self.db)
+            .await
+            .unwrap();
+    }
+
+    /// A recorded-nowhere vendor API token of `scope` ("engine", "read" or "admin").
+    pub fn token_with_scope(&self, scope: &str) -> String {
+        let keys = ashby_partner::tokens::TokenKeys::new(&self.secrets().token_secret).unwrap();
+        let scope = ashby_partner::tokens::Scope::parse(scope).unwrap();
+        let issued = keys
+            .issue_scoped_token(std::time::Duration::from_secs(3600), scope)
+            .unwrap();
+        issued.token.expose_secret().to_owned()
+    }
+
+    /// A request to the vendor API with an admin token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(self.token_with_scope("admin"))
+    }
+
     /// The deliveries of an assessment, in order.
     pub async fn deliveries_of(&self, assessment_id: &str) -> Vec<entity::delivery::Model> {
         let id = assessment_id.parse().unwrap();
@@ -438,6 +485,9 @@ impl TestApp {
         command
     }
 }
+
+/// Where tenants' Ashby calls go until a test connects them: nothing listens there.
+pub const NOWHERE: &str = "http://127.0.0.1:9";
 
 /// An Ashby success answer.
 pub const ASHBY_OK: &str = r#"{"success": true, "results": {}}"#;

@@ -18,6 +18,7 @@ async fn metrics_count_requests_by_route_and_status_and_deliveries_by_kind_and_s
     let tenant = app.create_tenant("Acme").await;
     let id = app.start_assessment(&tenant, &start_body("app-1")).await;
     app.start_assessment(&tenant, &start_body("app-1")).await;
+    app.forget_ashby_key(&tenant).await;
     app.client
         .post(app.url("/assessment.start"))
         .send()

@@ -27,3 +27,93 @@ async fn concurrent_migrations_on_a_fresh_database_all_succeed() {
     store::migrate(&db).await.unwrap();
     assert!(store::ping(&db).await);
 }
+
+/// Rows written before tenant management: a tenant with a stored Ashby key reads as
+/// `unverified`, one without as `unset`, and existing assessments can be found by their
+/// candidate's email.
+#[tokio::test]
+async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
+    use migration::MigratorTrait as _;
+    use sea_orm::sea_query::{Query, SimpleExpr};
+    use sea_orm::{ConnectionTrait as _, EntityTrait as _};
+
+    let database = TestDatabase::create().await;
+    let settings = test_settings(&database.url);
+    let db = store::connect(&settings.database).await.unwrap();
+    migration::Migrator::up(&db, Some(4)).await.unwrap();
+    let backend = db.get_database_backend();
+    let (with_key, without_key, assessment) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    for (id, key) in [(with_key, Some("sealed")), (without_key, None)] {
+        let insert = Query::insert()
+            .into_table("tenants")
+            .columns(["id", "name", "ashby_api_key_sealed", "created_at_ms"])
+            .values_panic([
+                SimpleExpr::from(id),
+                "Old".into(),
+                key.map(str::to_owned).into(),
+                1_i64.into(),
+            ])
+            .to_owned();
+        db.execute_raw(backend.build(&insert)).await.unwrap();
+    }
+    let start = serde_json::json!({"candidate": {"email": "Old.Timer@Example.com"}});
+    let insert = Query::insert()
+        .into_table("assessments")
+        .columns([
+            "id",
+            "tenant_id",
+            "assessment_type_id",
+            "application_ashby_id",
+            "candidate_ashby_id",
+            "status",
+            "start_request",
+            "history",
+            "last_update_ms",
+            "created_at_ms",
+            "updated_at_ms",
+        ])
+        .values_panic([
+            SimpleExpr::from(assessment),
+            with_key.into(),
+            uuid::Uuid::new_v4().into(),
+            "app".into(),
+            "cand".into(),
+            "started".into(),
+            start.into(),
+            serde_json::json!([]).into(),
+            1_i64.into(),
+            1_i64.into(),
+            1_i64.into(),
+        ])
+        .to_owned();
+    db.execute_raw(backend.build(&insert)).await.unwrap();
+
+    store::migrate(&db).await.unwrap();
+
+    let status = |id| {
+        let db = &db;
+        async move {
+            entity::tenant::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .ashby_key_status
+        }
+    };
+    assert_eq!(status(with_key).await, "unverified");
+    assert_eq!(status(without_key).await, "unset");
+    let row = entity::assessment::Entity::find_by_id(assessment)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.candidate_email.as_deref(),
+        Some("old.timer@example.com")
+    );
+}
