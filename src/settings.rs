@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::catalog::{AssessmentType, Catalog};
+use crate::domain::catalog::{self, AssessmentType, Catalog};
 use crate::domain::ids::AssessmentTypeId;
 
 /// The built-in defaults are `config/default.toml` itself, so the commented file and the
@@ -144,6 +144,7 @@ impl Settings {
                 id: AssessmentTypeId(t.id),
                 name: t.name.clone(),
                 description: t.description.clone(),
+                active: true,
             })
             .collect();
         Catalog::new(types, self.custom_fields.clone())
@@ -394,68 +395,20 @@ fn parse_http_url(key: &str, text: &str) -> Result<url::Url, SettingsError> {
 }
 
 fn validate_catalog(types: &[AssessmentTypeSettings]) -> Result<(), SettingsError> {
-    let mut seen = std::collections::HashSet::new();
-    for (index, assessment_type) in types.iter().enumerate() {
-        if assessment_type.name.trim().is_empty() {
-            return Err(invalid(format!(
-                "assessment_types[{index}].name must not be empty"
-            )));
-        }
-        if !seen.insert(assessment_type.id) {
-            return Err(invalid(format!(
-                "assessment_types[{index}].id {} is used twice; ids must be unique",
-                assessment_type.id
-            )));
-        }
-    }
-    Ok(())
+    let types: Vec<AssessmentType> = types
+        .iter()
+        .map(|t| AssessmentType {
+            id: AssessmentTypeId(t.id),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            active: true,
+        })
+        .collect();
+    catalog::validate_types("assessment_types", &types).map_err(invalid)
 }
 
 fn validate_custom_fields(fields: &[CustomFieldSettings]) -> Result<(), SettingsError> {
-    let mut seen = std::collections::HashSet::new();
-    for (index, field) in fields.iter().enumerate() {
-        let key = format!("custom_fields[{index}]");
-        if field.id.trim().is_empty() || field.name.trim().is_empty() {
-            return Err(invalid(format!("{key}: id and name must not be empty")));
-        }
-        if !seen.insert(field.id.as_str()) {
-            return Err(invalid(format!("{key}.id {:?} is used twice", field.id)));
-        }
-        match (&field.possible_values, field.field_type.is_select()) {
-            (None, true) => {
-                return Err(invalid(format!(
-                    "{key}.possible_values is required for a {:?} field",
-                    field.field_type
-                )));
-            }
-            (Some(_), false) => {
-                return Err(invalid(format!(
-                    "{key}.possible_values is only allowed for ValueSelect and MultiValueSelect fields"
-                )));
-            }
-            (Some(values), true) => {
-                let mut keys = std::collections::HashSet::new();
-                if values.is_empty() {
-                    return Err(invalid(format!("{key}.possible_values must not be empty")));
-                }
-                for value in values {
-                    if value.key.is_empty() || value.value.is_empty() {
-                        return Err(invalid(format!(
-                            "{key}.possible_values: key and value must not be empty"
-                        )));
-                    }
-                    if !keys.insert(value.key.as_str()) {
-                        return Err(invalid(format!(
-                            "{key}.possible_values: key {:?} is used twice",
-                            value.key
-                        )));
-                    }
-                }
-            }
-            (None, false) => {}
-        }
-    }
-    Ok(())
+    catalog::validate_custom_fields("custom_fields", fields).map_err(invalid)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod m20261128_000001_create_core_tables;
 mod m20261128_000002_create_deliveries;
 mod m20261128_000003_delivery_idempotency_keys;
 mod m20261128_000004_vendor_tokens;
+mod m20261128_000007_tenant_catalogs;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_deliveries::Migration),
             Box::new(m20261128_000003_delivery_idempotency_keys::Migration),
             Box::new(m20261128_000004_vendor_tokens::Migration),
+            Box::new(m20261128_000007_tenant_catalogs::Migration),
         ]
     }
 }

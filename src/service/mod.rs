@@ -4,6 +4,7 @@
 //! on deliveries, and on tenants.
 
 mod cancel;
+mod catalogs;
 mod completed;
 mod deliveries;
 mod start;
@@ -12,6 +13,7 @@ mod transition;
 mod vendor_event;
 
 pub use cancel::{CancelOutcome, cancel_by_ashby};
+pub use catalogs::{CatalogChange, catalog_for, change_tenant_catalog, tenant_catalog};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{
     RetryOutcome, retry_all_dead_deliveries, retry_dead_delivery, with_sent_payloads,

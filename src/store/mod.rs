@@ -1,6 +1,7 @@
 //! Persistence: SeaORM queries over `&impl ConnectionTrait`, one file per aggregate.
 
 pub mod assessments;
+pub mod catalogs;
 mod database;
 pub mod deliveries;
 pub mod tenants;

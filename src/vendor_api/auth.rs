@@ -72,3 +72,22 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     }
     Ok(VendorCaller)
 }
+
+/// What a token may do (CONTRACT §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Engine,
+    Read,
+    Admin,
+}
+
+impl VendorCaller {
+    /// Refuses a caller whose token lacks `scope`. Tokens carry no scope yet: every
+    /// caller passes until scopes are enforced.
+    ///
+    /// # Errors
+    /// Never, for now.
+    pub fn require(&self, _scope: Scope) -> Result<(), VendorError> {
+        Ok(())
+    }
+}

@@ -4,6 +4,7 @@ mod assessments;
 mod auth;
 mod body;
 mod candidate_sessions;
+mod catalogs;
 mod completed;
 mod deliveries;
 mod error;
@@ -12,7 +13,7 @@ mod openapi;
 
 use actix_web::web;
 
-pub use auth::VendorCaller;
+pub use auth::{Scope, VendorCaller};
 pub use error::VendorError;
 
 pub use openapi::VendorApiDoc;
@@ -34,6 +35,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
             )
             .route("/completed-assessments", web::post().to(completed::create))
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .service(
+                web::resource("/tenants/{id}/assessment-types")
+                    .route(web::get().to(catalogs::get_types))
+                    .route(web::put().to(catalogs::put_types))
+                    .route(web::delete().to(catalogs::delete_types)),
+            )
+            .service(
+                web::resource("/tenants/{id}/custom-fields")
+                    .route(web::get().to(catalogs::get_fields))
+                    .route(web::put().to(catalogs::put_fields))
+                    .route(web::delete().to(catalogs::delete_fields)),
+            )
             .route(
                 "/candidate-sessions/{token}",
                 web::get().to(candidate_sessions::resolve),

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::{assessments, candidate_sessions, completed, deliveries, feed};
+use super::{assessments, candidate_sessions, catalogs, completed, deliveries, feed};
 use crate::representation::{Assessment, Delivery};
 
 /// `{"error": {"code", "message"}}`
@@ -93,6 +93,13 @@ pub struct CandidateSessionPerson {
         completed::create,
         deliveries::retry,
         candidate_sessions::resolve,
+        // Per-tenant catalogs (CONTRACT §10).
+        catalogs::get_types,
+        catalogs::put_types,
+        catalogs::delete_types,
+        catalogs::get_fields,
+        catalogs::put_fields,
+        catalogs::delete_fields,
     ),
     modifiers(&BearerToken),
     security(("bearer" = [])),

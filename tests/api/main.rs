@@ -20,6 +20,7 @@ mod migrations;
 mod openapi;
 mod partner_auth;
 mod stored_once;
+mod tenant_catalogs;
 mod vendor_auth;
 mod vendor_events;
 mod vendor_feed;
