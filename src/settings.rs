@@ -69,6 +69,12 @@ pub struct DatabaseSettings {
 pub struct SecuritySettings {
     pub encryption_key: Option<SecretString>,
     pub token_secret: Option<SecretString>,
+    /// A file holding `encryption_key` (container secrets); read at load.
+    #[serde(default)]
+    pub encryption_key_file: Option<PathBuf>,
+    /// A file holding `token_secret`; read at load.
+    #[serde(default)]
+    pub token_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +99,9 @@ pub struct DeliverySettings {
 pub struct VendorSettings {
     pub webhook_url: String,
     pub webhook_secret: SecretString,
+    /// A file holding `webhook_secret`; read at load.
+    #[serde(default)]
+    pub webhook_secret_file: Option<PathBuf>,
     pub candidate_url_template: String,
     pub candidate_link_ttl: String,
     pub feed_delay_ms: u64,
@@ -213,8 +222,47 @@ impl Settings {
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.normalise();
+        settings.read_secret_files()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// Replaces each `<secret>_file` by the file's content (trimmed), so the rest of the
+    /// program sees only the secret. Run after [`Self::normalise`] (an empty secret is unset).
+    ///
+    /// # Errors
+    /// A secret given both ways (naming both keys), or a file that cannot be read or is
+    /// empty (naming the key and the path, never the content).
+    fn read_secret_files(&mut self) -> Result<(), SettingsError> {
+        use secrecy::ExposeSecret;
+        let security = &mut self.security;
+        for (key, secret, file) in [
+            (
+                "security.encryption_key",
+                &mut security.encryption_key,
+                security.encryption_key_file.take(),
+            ),
+            (
+                "security.token_secret",
+                &mut security.token_secret,
+                security.token_secret_file.take(),
+            ),
+        ] {
+            if let Some(path) = non_empty_path(file) {
+                if secret.is_some() {
+                    return Err(given_twice(key));
+                }
+                *secret = Some(read_secret_file(key, &path)?);
+            }
+        }
+        if let Some(path) = non_empty_path(self.vendor.webhook_secret_file.take()) {
+            let key = "vendor.webhook_secret";
+            if !self.vendor.webhook_secret.expose_secret().is_empty() {
+                return Err(given_twice(key));
+            }
+            self.vendor.webhook_secret = read_secret_file(key, &path)?;
+        }
+        Ok(())
     }
 
     /// Treats an empty string for an optional secret as "unset" (env vars cannot unset).
@@ -288,6 +336,35 @@ impl Settings {
         validate_catalog(&self.assessment_types)?;
         validate_custom_fields(&self.custom_fields)
     }
+}
+
+/// An empty path is "unset": an environment variable cannot unset a key.
+fn non_empty_path(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|path| !path.as_os_str().is_empty())
+}
+
+fn given_twice(key: &str) -> SettingsError {
+    invalid(format!(
+        "{key} and {key}_file are both set: give the secret one way only"
+    ))
+}
+
+/// # Errors
+/// The file cannot be read, is not UTF-8, or holds only whitespace; the message names
+/// `<key>_file` and the path, never what the file holds.
+fn read_secret_file(key: &str, path: &Path) -> Result<SecretString, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        invalid(format!(
+            "{key}_file: cannot read {}: {}",
+            path.display(),
+            error.kind()
+        ))
+    })?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(invalid(format!("{key}_file: {} is empty", path.display())));
+    }
+    Ok(SecretString::from(secret.to_owned()))
 }
 
 fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
