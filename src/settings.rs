@@ -372,6 +372,14 @@ fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
 }
 
 impl ServerSettings {
+    /// The path of `server.public_url` without its trailing `/` (`"/ashby"`), where the
+    /// partner routes are served too; `None` when the URL has no path.
+    pub fn public_path_prefix(&self) -> Option<String> {
+        let url = url::Url::parse(&self.public_url).ok()?;
+        let path = url.path().trim_end_matches('/');
+        (!path.is_empty()).then(|| path.to_owned())
+    }
+
     /// # Errors
     /// When `server.bind` is not `host:port`.
     pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {

@@ -100,6 +100,7 @@ impl Application {
             waker: waker.clone(),
         };
         let limits = web::Data::new(RateLimits::new(&settings.limits));
+        let public_prefix = settings.server.public_path_prefix();
         let state = web::Data::new(AppState {
             catalog: settings.catalog(),
             tokens,
@@ -124,6 +125,11 @@ impl Application {
                 .configure(health::routes)
                 .route("/metrics", web::get().to(metrics::endpoint))
                 .configure(partner_api::routes)
+                .configure(|config| {
+                    if let Some(prefix) = &public_prefix {
+                        partner_api::routes_under(config, prefix);
+                    }
+                })
                 .configure(vendor_api::routes)
                 .default_service(web::to(no_such_route))
         })

@@ -15,6 +15,7 @@ mod demo;
 mod health;
 mod input_rules;
 mod limits;
+mod listeners;
 mod metrics;
 mod migrations;
 mod openapi;
