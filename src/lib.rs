@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod health;
+pub mod listeners;
 pub mod metrics;
 pub mod outgoing;
 pub mod partner_api;

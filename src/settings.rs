@@ -54,6 +54,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long a client may take to send its whole request body; then 408.
     pub body_read_timeout_ms: u64,
+    /// When set, a second listener: the vendor API (but candidate sessions), the OpenAPI
+    /// document and metrics are served only there. Empty: everything on `bind`.
+    #[serde(default)]
+    pub admin_bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -285,6 +289,7 @@ impl Settings {
     /// The first invalid value, with its key and what to fix.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.server.bind_addr()?;
+        self.server.admin_bind_addr()?;
         parse_http_url("server.public_url", &self.server.public_url)?;
         parse_http_url("ashby.base_url", &self.ashby.base_url)?;
         if self.server.max_body_bytes == 0 {
@@ -372,6 +377,23 @@ fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
 }
 
 impl ServerSettings {
+    /// `server.admin_bind`, when set.
+    ///
+    /// # Errors
+    /// When it is set and not `host:port`.
+    pub fn admin_bind_addr(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        let text = self.admin_bind.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            invalid(format!(
+                "server.admin_bind must be empty or an address and port such as 127.0.0.1:8081, not {:?}",
+                self.admin_bind
+            ))
+        })
+    }
+
     /// The path of `server.public_url` without its trailing `/` (`"/ashby"`), where the
     /// partner routes are served too; `None` when the URL has no path.
     pub fn public_path_prefix(&self) -> Option<String> {

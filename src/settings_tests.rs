@@ -368,3 +368,23 @@ fn an_unreadable_secret_file_names_the_key_and_path_but_not_the_content() {
         "{error}"
     );
 }
+
+#[test]
+fn admin_bind_is_empty_or_an_address() {
+    assert_eq!(
+        Scratch::new()
+            .load()
+            .unwrap()
+            .server
+            .admin_bind_addr()
+            .unwrap(),
+        None
+    );
+    let set = Scratch::new().env("ASHBY_PARTNER__SERVER__ADMIN_BIND", "127.0.0.1:8081");
+    assert_eq!(
+        set.load().unwrap().server.admin_bind_addr().unwrap(),
+        Some("127.0.0.1:8081".parse().unwrap())
+    );
+    let bad = Scratch::new().env("ASHBY_PARTNER__SERVER__ADMIN_BIND", "localhost");
+    assert!(bad.error().contains("server.admin_bind"), "{}", bad.error());
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
+use crate::listeners::{self, AdminListener};
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::rate_limit::RateLimits;
@@ -26,6 +27,8 @@ use crate::{health, store, vendor_api};
 
 pub struct Application {
     port: u16,
+    /// The port of `server.admin_bind`, when set.
+    admin_port: Option<u16>,
     server: Server,
     engine: Arc<DeliveryEngine>,
 }
@@ -85,6 +88,19 @@ impl Application {
                 source,
             })?
             .port();
+        let admin = match settings.server.admin_bind_addr()? {
+            Some(addr) => {
+                let bind_error = |source| StartupError::Bind {
+                    bind: settings.server.admin_bind.clone(),
+                    source,
+                };
+                let listener = TcpListener::bind(addr).map_err(bind_error)?;
+                let local = listener.local_addr().map_err(bind_error)?;
+                Some((listener, local))
+            }
+            None => None,
+        };
+        let admin_listener = web::Data::new(AdminListener(admin.as_ref().map(|(_, addr)| *addr)));
         let max_body_bytes = settings.server.max_body_bytes;
         let waker = DeliveryWaker::default();
         let sender = Sender::new(db.clone(), secrets.sealer.clone(), &settings)?;
@@ -112,10 +128,12 @@ impl Application {
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(listeners::route_by_listener))
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(limits.clone())
+                .app_data(admin_listener.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 // Only the vendor API reads query strings; keep its errors JSON too.
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
@@ -137,11 +155,25 @@ impl Application {
         .map_err(|source| StartupError::Bind {
             bind: bind.to_string(),
             source,
-        })?
+        })?;
+        let admin_port = admin.as_ref().map(|(_, addr)| addr.port());
+        let server = match admin {
+            Some((listener, addr)) => {
+                tracing::info!(%addr, "admin listener");
+                server
+                    .listen(listener)
+                    .map_err(|source| StartupError::Bind {
+                        bind: addr.to_string(),
+                        source,
+                    })?
+            }
+            None => server,
+        }
         .run();
         tracing::info!(%bind, port, "listening");
         Ok(Self {
             port,
+            admin_port,
             server,
             engine,
         })
@@ -149,6 +181,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The admin listener's port, when `server.admin_bind` is set.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port
     }
 
     /// A handle that stops the server gracefully.
