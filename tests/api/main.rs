@@ -20,6 +20,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod partner_auth;
+mod secret_files;
 mod stored_once;
 mod tenant_catalogs;
 mod vendor_auth;
