@@ -338,7 +338,7 @@ impl Settings {
             )?;
         }
         self.vendor.candidate_link_ttl()?;
-        validate_catalog(&self.assessment_types)?;
+        catalog::validate_types("assessment_types", self.catalog().types()).map_err(invalid)?;
         validate_custom_fields(&self.custom_fields)
     }
 }
@@ -499,19 +499,6 @@ fn parse_http_url(key: &str, text: &str) -> Result<url::Url, SettingsError> {
             "{key} must be an http(s) URL, not {text:?}"
         ))),
     }
-}
-
-fn validate_catalog(types: &[AssessmentTypeSettings]) -> Result<(), SettingsError> {
-    let types: Vec<AssessmentType> = types
-        .iter()
-        .map(|t| AssessmentType {
-            id: AssessmentTypeId(t.id),
-            name: t.name.clone(),
-            description: t.description.clone(),
-            active: true,
-        })
-        .collect();
-    catalog::validate_types("assessment_types", &types).map_err(invalid)
 }
 
 fn validate_custom_fields(fields: &[CustomFieldSettings]) -> Result<(), SettingsError> {
