@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod health;
 pub mod housekeeping;
+pub mod listeners;
 pub mod metrics;
 pub mod outgoing;
 pub mod partner_api;

@@ -180,8 +180,7 @@ pub fn tenant(overview: &TenantOverview, default_base_url: &str) -> Tenant {
             key_checked_at: t.key_checked_at_ms.map(rfc3339),
             last_delivered_at: t.last_delivered_at_ms.map(rfc3339),
             last_error: t.last_error().map(str::to_owned),
-            // Registering Ashby webhooks comes with CONTRACT §11.
-            webhooks: "unset".into(),
+            webhooks: overview.webhooks.into(),
         },
         deliveries: TenantDeliveries {
             pending: overview.pending_deliveries,

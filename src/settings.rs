@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::catalog::{AssessmentType, Catalog};
+use crate::domain::catalog::{self, AssessmentType, Catalog};
 use crate::domain::ids::AssessmentTypeId;
 
 /// The built-in defaults are `config/default.toml` itself, so the commented file and the
@@ -55,6 +55,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long a client may take to send its whole request body; then 408.
     pub body_read_timeout_ms: u64,
+    /// When set, a second listener: the vendor API (but candidate sessions), the OpenAPI
+    /// document and metrics are served only there. Empty: everything on `bind`.
+    #[serde(default)]
+    pub admin_bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +74,12 @@ pub struct DatabaseSettings {
 pub struct SecuritySettings {
     pub encryption_key: Option<SecretString>,
     pub token_secret: Option<SecretString>,
+    /// A file holding `encryption_key` (container secrets); read at load.
+    #[serde(default)]
+    pub encryption_key_file: Option<PathBuf>,
+    /// A file holding `token_secret`; read at load.
+    #[serde(default)]
+    pub token_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +108,9 @@ pub struct DeliverySettings {
 pub struct VendorSettings {
     pub webhook_url: String,
     pub webhook_secret: SecretString,
+    /// A file holding `webhook_secret`; read at load.
+    #[serde(default)]
+    pub webhook_secret_file: Option<PathBuf>,
     pub candidate_url_template: String,
     pub candidate_link_ttl: String,
     pub feed_delay_ms: u64,
@@ -164,6 +177,7 @@ impl Settings {
                 id: AssessmentTypeId(t.id),
                 name: t.name.clone(),
                 description: t.description.clone(),
+                active: true,
             })
             .collect();
         Catalog::new(types, self.custom_fields.clone())
@@ -232,8 +246,47 @@ impl Settings {
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.normalise();
+        settings.read_secret_files()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// Replaces each `<secret>_file` by the file's content (trimmed), so the rest of the
+    /// program sees only the secret. Run after [`Self::normalise`] (an empty secret is unset).
+    ///
+    /// # Errors
+    /// A secret given both ways (naming both keys), or a file that cannot be read or is
+    /// empty (naming the key and the path, never the content).
+    fn read_secret_files(&mut self) -> Result<(), SettingsError> {
+        use secrecy::ExposeSecret;
+        let security = &mut self.security;
+        for (key, secret, file) in [
+            (
+                "security.encryption_key",
+                &mut security.encryption_key,
+                security.encryption_key_file.take(),
+            ),
+            (
+                "security.token_secret",
+                &mut security.token_secret,
+                security.token_secret_file.take(),
+            ),
+        ] {
+            if let Some(path) = non_empty_path(file) {
+                if secret.is_some() {
+                    return Err(given_twice(key));
+                }
+                *secret = Some(read_secret_file(key, &path)?);
+            }
+        }
+        if let Some(path) = non_empty_path(self.vendor.webhook_secret_file.take()) {
+            let key = "vendor.webhook_secret";
+            if !self.vendor.webhook_secret.expose_secret().is_empty() {
+                return Err(given_twice(key));
+            }
+            self.vendor.webhook_secret = read_secret_file(key, &path)?;
+        }
+        Ok(())
     }
 
     /// Treats an empty string for an optional secret as "unset" (env vars cannot unset).
@@ -256,6 +309,7 @@ impl Settings {
     /// The first invalid value, with its key and what to fix.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.server.bind_addr()?;
+        self.server.admin_bind_addr()?;
         parse_http_url("server.public_url", &self.server.public_url)?;
         parse_http_url("ashby.base_url", &self.ashby.base_url)?;
         if self.server.max_body_bytes == 0 {
@@ -302,9 +356,38 @@ impl Settings {
             )?;
         }
         self.vendor.candidate_link_ttl()?;
-        validate_catalog(&self.assessment_types)?;
+        catalog::validate_types("assessment_types", self.catalog().types()).map_err(invalid)?;
         validate_custom_fields(&self.custom_fields)
     }
+}
+
+/// An empty path is "unset": an environment variable cannot unset a key.
+fn non_empty_path(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|path| !path.as_os_str().is_empty())
+}
+
+fn given_twice(key: &str) -> SettingsError {
+    invalid(format!(
+        "{key} and {key}_file are both set: give the secret one way only"
+    ))
+}
+
+/// # Errors
+/// The file cannot be read, is not UTF-8, or holds only whitespace; the message names
+/// `<key>_file` and the path, never what the file holds.
+fn read_secret_file(key: &str, path: &Path) -> Result<SecretString, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        invalid(format!(
+            "{key}_file: cannot read {}: {}",
+            path.display(),
+            error.kind()
+        ))
+    })?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(invalid(format!("{key}_file: {} is empty", path.display())));
+    }
+    Ok(SecretString::from(secret.to_owned()))
 }
 
 fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
@@ -312,6 +395,31 @@ fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
 }
 
 impl ServerSettings {
+    /// `server.admin_bind`, when set.
+    ///
+    /// # Errors
+    /// When it is set and not `host:port`.
+    pub fn admin_bind_addr(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        let text = self.admin_bind.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            invalid(format!(
+                "server.admin_bind must be empty or an address and port such as 127.0.0.1:8081, not {:?}",
+                self.admin_bind
+            ))
+        })
+    }
+
+    /// The path of `server.public_url` without its trailing `/` (`"/ashby"`), where the
+    /// partner routes are served too; `None` when the URL has no path.
+    pub fn public_path_prefix(&self) -> Option<String> {
+        let url = url::Url::parse(&self.public_url).ok()?;
+        let path = url.path().trim_end_matches('/');
+        (!path.is_empty()).then(|| path.to_owned())
+    }
+
     /// # Errors
     /// When `server.bind` is not `host:port`.
     pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {
@@ -425,69 +533,8 @@ fn parse_http_url(key: &str, text: &str) -> Result<url::Url, SettingsError> {
     }
 }
 
-fn validate_catalog(types: &[AssessmentTypeSettings]) -> Result<(), SettingsError> {
-    let mut seen = std::collections::HashSet::new();
-    for (index, assessment_type) in types.iter().enumerate() {
-        if assessment_type.name.trim().is_empty() {
-            return Err(invalid(format!(
-                "assessment_types[{index}].name must not be empty"
-            )));
-        }
-        if !seen.insert(assessment_type.id) {
-            return Err(invalid(format!(
-                "assessment_types[{index}].id {} is used twice; ids must be unique",
-                assessment_type.id
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn validate_custom_fields(fields: &[CustomFieldSettings]) -> Result<(), SettingsError> {
-    let mut seen = std::collections::HashSet::new();
-    for (index, field) in fields.iter().enumerate() {
-        let key = format!("custom_fields[{index}]");
-        if field.id.trim().is_empty() || field.name.trim().is_empty() {
-            return Err(invalid(format!("{key}: id and name must not be empty")));
-        }
-        if !seen.insert(field.id.as_str()) {
-            return Err(invalid(format!("{key}.id {:?} is used twice", field.id)));
-        }
-        match (&field.possible_values, field.field_type.is_select()) {
-            (None, true) => {
-                return Err(invalid(format!(
-                    "{key}.possible_values is required for a {:?} field",
-                    field.field_type
-                )));
-            }
-            (Some(_), false) => {
-                return Err(invalid(format!(
-                    "{key}.possible_values is only allowed for ValueSelect and MultiValueSelect fields"
-                )));
-            }
-            (Some(values), true) => {
-                let mut keys = std::collections::HashSet::new();
-                if values.is_empty() {
-                    return Err(invalid(format!("{key}.possible_values must not be empty")));
-                }
-                for value in values {
-                    if value.key.is_empty() || value.value.is_empty() {
-                        return Err(invalid(format!(
-                            "{key}.possible_values: key and value must not be empty"
-                        )));
-                    }
-                    if !keys.insert(value.key.as_str()) {
-                        return Err(invalid(format!(
-                            "{key}.possible_values: key {:?} is used twice",
-                            value.key
-                        )));
-                    }
-                }
-            }
-            (None, false) => {}
-        }
-    }
-    Ok(())
+    catalog::validate_custom_fields("custom_fields", fields).map_err(invalid)
 }
 
 #[cfg(test)]

@@ -276,3 +276,122 @@ fn invalid_values_are_rejected_with_their_key() {
         assert!(error.contains(expected), "{toml:?} gave {error:?}");
     }
 }
+
+#[test]
+fn every_secret_may_be_read_from_a_file_named_in_the_environment() {
+    let scratch = Scratch::new();
+    let token = scratch.file("token", "  0123456789abcdef0123456789abcdef-token \n");
+    let key = scratch.file("key", "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=\n");
+    let webhook = scratch.file("webhook", "whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n");
+    let scratch = scratch
+        .env(
+            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET_FILE",
+            token.to_str().unwrap(),
+        )
+        .env(
+            "ASHBY_PARTNER__SECURITY__ENCRYPTION_KEY_FILE",
+            key.to_str().unwrap(),
+        )
+        .env(
+            "ASHBY_PARTNER__VENDOR__WEBHOOK_SECRET_FILE",
+            webhook.to_str().unwrap(),
+        );
+    let settings = scratch.load().unwrap();
+    assert_eq!(
+        settings.security.token_secret.unwrap().expose_secret(),
+        "0123456789abcdef0123456789abcdef-token",
+        "the content, trimmed"
+    );
+    assert_eq!(
+        settings.security.encryption_key.unwrap().expose_secret(),
+        "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0="
+    );
+    assert_eq!(
+        settings.vendor.webhook_secret.expose_secret(),
+        "whsec_MDEyMzQ1Njc4OWFiY2RlZg=="
+    );
+}
+
+#[test]
+fn a_secret_file_may_be_named_in_a_config_file() {
+    let mut scratch = Scratch::new();
+    let token = scratch.file("token", "0123456789abcdef0123456789abcdef\n");
+    scratch.config_file = Some(scratch.file(
+        "x.toml",
+        &format!(
+            "[security]\ntoken_secret_file = {:?}\n",
+            token.to_str().unwrap()
+        ),
+    ));
+    let settings = scratch.load().unwrap();
+    assert_eq!(
+        settings.security.token_secret.unwrap().expose_secret(),
+        "0123456789abcdef0123456789abcdef"
+    );
+}
+
+#[test]
+fn a_secret_given_twice_names_both_keys() {
+    let scratch = Scratch::new();
+    let token = scratch.file("token", "0123456789abcdef0123456789abcdef\n");
+    let scratch = scratch
+        .env(
+            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET_FILE",
+            token.to_str().unwrap(),
+        )
+        .env(
+            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET",
+            "fedcba9876543210fedcba9876543210",
+        );
+    let error = scratch.error();
+    assert!(
+        error.contains("security.token_secret") && error.contains("security.token_secret_file"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreadable_secret_file_names_the_key_and_path_but_not_the_content() {
+    let scratch = Scratch::new();
+    let missing = scratch.dir.path().join("no-such-secret");
+    let scratch = scratch.env(
+        "ASHBY_PARTNER__VENDOR__WEBHOOK_SECRET_FILE",
+        missing.to_str().unwrap(),
+    );
+    let error = scratch.error();
+    assert!(error.contains("vendor.webhook_secret_file"), "{error}");
+    assert!(error.contains(missing.to_str().unwrap()), "{error}");
+
+    let scratch = Scratch::new();
+    let empty = scratch.file("empty", " \n");
+    let error = scratch
+        .env(
+            "ASHBY_PARTNER__SECURITY__TOKEN_SECRET_FILE",
+            empty.to_str().unwrap(),
+        )
+        .error();
+    assert!(
+        error.contains("security.token_secret_file") && error.contains("empty"),
+        "{error}"
+    );
+}
+
+#[test]
+fn admin_bind_is_empty_or_an_address() {
+    assert_eq!(
+        Scratch::new()
+            .load()
+            .unwrap()
+            .server
+            .admin_bind_addr()
+            .unwrap(),
+        None
+    );
+    let set = Scratch::new().env("ASHBY_PARTNER__SERVER__ADMIN_BIND", "127.0.0.1:8081");
+    assert_eq!(
+        set.load().unwrap().server.admin_bind_addr().unwrap(),
+        Some("127.0.0.1:8081".parse().unwrap())
+    );
+    let bad = Scratch::new().env("ASHBY_PARTNER__SERVER__ADMIN_BIND", "localhost");
+    assert!(bad.error().contains("server.admin_bind"), "{}", bad.error());
+}

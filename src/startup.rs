@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::housekeeping::Housekeeping;
+use crate::listeners::{self, AdminListener};
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::rate_limit::RateLimits;
@@ -27,6 +28,8 @@ use crate::{health, store, vendor_api};
 
 pub struct Application {
     port: u16,
+    /// The port of `server.admin_bind`, when set.
+    admin_port: Option<u16>,
     server: Server,
     engine: Arc<DeliveryEngine>,
     housekeeping: Arc<Housekeeping>,
@@ -87,6 +90,19 @@ impl Application {
                 source,
             })?
             .port();
+        let admin = match settings.server.admin_bind_addr()? {
+            Some(addr) => {
+                let bind_error = |source| StartupError::Bind {
+                    bind: settings.server.admin_bind.clone(),
+                    source,
+                };
+                let listener = TcpListener::bind(addr).map_err(bind_error)?;
+                let local = listener.local_addr().map_err(bind_error)?;
+                Some((listener, local))
+            }
+            None => None,
+        };
+        let admin_listener = web::Data::new(AdminListener(admin.as_ref().map(|(_, addr)| *addr)));
         let max_body_bytes = settings.server.max_body_bytes;
         let waker = DeliveryWaker::default();
         let sender = Sender::new(db.clone(), secrets.sealer.clone(), &settings)?;
@@ -108,6 +124,7 @@ impl Application {
             settings.retention.clone(),
         ));
         let limits = web::Data::new(RateLimits::new(&settings.limits));
+        let public_prefix = settings.server.public_path_prefix();
         let state = web::Data::new(AppState {
             catalog: settings.catalog(),
             tokens,
@@ -121,12 +138,14 @@ impl Application {
         let metrics_db = web::Data::new(state.db.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(listeners::route_by_listener))
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(request_metrics.clone())
                 .app_data(metrics_db.clone())
                 .app_data(limits.clone())
+                .app_data(admin_listener.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 // Only the vendor API reads query strings; keep its errors JSON too.
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
@@ -137,6 +156,12 @@ impl Application {
                 .route("/metrics", web::get().to(metrics::endpoint))
                 .configure(partner_api::routes)
                 .configure(crate::ashby_webhooks::routes)
+                .configure(|config| {
+                    if let Some(prefix) = &public_prefix {
+                        partner_api::routes_under(config, prefix);
+                        crate::ashby_webhooks::routes_under(config, prefix);
+                    }
+                })
                 .configure(vendor_api::routes)
                 .default_service(web::to(no_such_route))
         })
@@ -144,11 +169,25 @@ impl Application {
         .map_err(|source| StartupError::Bind {
             bind: bind.to_string(),
             source,
-        })?
+        })?;
+        let admin_port = admin.as_ref().map(|(_, addr)| addr.port());
+        let server = match admin {
+            Some((listener, addr)) => {
+                tracing::info!(%addr, "admin listener");
+                server
+                    .listen(listener)
+                    .map_err(|source| StartupError::Bind {
+                        bind: addr.to_string(),
+                        source,
+                    })?
+            }
+            None => server,
+        }
         .run();
         tracing::info!(%bind, port, "listening");
         Ok(Self {
             port,
+            admin_port,
             server,
             engine,
             housekeeping,
@@ -157,6 +196,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The admin listener's port, when `server.admin_bind` is set.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port
     }
 
     /// A handle that stops the server gracefully.

@@ -11,6 +11,7 @@ pub mod delivery_attempt;
 pub mod delivery_pause;
 pub mod partner_key;
 pub mod tenant;
+pub mod tenant_catalog;
 pub mod vendor_token;
 
 pub mod prelude {
@@ -21,5 +22,6 @@ pub mod prelude {
     pub use super::delivery_pause::Entity as DeliveryPause;
     pub use super::partner_key::Entity as PartnerKey;
     pub use super::tenant::Entity as Tenant;
+    pub use super::tenant_catalog::Entity as TenantCatalog;
     pub use super::vendor_token::Entity as VendorToken;
 }

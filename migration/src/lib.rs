@@ -8,6 +8,7 @@ mod m20261128_000003_delivery_idempotency_keys;
 mod m20261128_000004_vendor_tokens;
 mod m20261128_000005_write_probe;
 mod m20261128_000006_tenant_management;
+mod m20261128_000007_tenant_catalogs;
 mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_vendor_tokens::Migration),
             Box::new(m20261128_000005_write_probe::Migration),
             Box::new(m20261128_000006_tenant_management::Migration),
+            Box::new(m20261128_000007_tenant_catalogs::Migration),
             Box::new(m20261128_000008_ashby_webhooks::Migration),
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
         ]

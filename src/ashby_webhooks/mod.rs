@@ -9,8 +9,14 @@ use actix_web::web;
 
 /// Registers `POST /ashby/webhooks/{tenant_id}`.
 pub fn routes(config: &mut web::ServiceConfig) {
+    routes_under(config, "");
+}
+
+/// The same under the path of `server.public_url` (`/ashby` → `/ashby/ashby/webhooks/…`):
+/// the URL registered with Ashby is `<public_url>/ashby/webhooks/<tenant_id>`.
+pub fn routes_under(config: &mut web::ServiceConfig, prefix: &str) {
     config.route(
-        "/ashby/webhooks/{tenant_id}",
+        &format!("{prefix}/ashby/webhooks/{{tenant_id}}"),
         web::post().to(receive::receive),
     );
 }

@@ -82,6 +82,8 @@ pub struct TenantOverview {
     pub partner_keys: u64,
     /// Whether the tenant has its own catalog of assessment types.
     pub own_catalog: bool,
+    /// Its Ashby webhooks: `unset`, `registered` or `manual`.
+    pub webhooks: &'static str,
     pub pending_deliveries: u64,
     pub dead_deliveries: u64,
 }

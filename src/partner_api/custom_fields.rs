@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
 use crate::domain::catalog::{CustomFieldType, PossibleValue};
+use crate::service::catalog_for;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -22,12 +23,14 @@ struct Field<'a> {
 }
 
 pub async fn list(
-    _caller: AshbyCaller,
+    caller: AshbyCaller,
     _body: AshbyJson,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PartnerError> {
-    let fields: Vec<Field<'_>> = state
-        .catalog
+    let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
+        .await
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    let fields: Vec<Field<'_>> = catalog
         .custom_fields()
         .iter()
         .map(|f| Field {

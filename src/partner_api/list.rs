@@ -1,4 +1,4 @@
-//! `assessment.list`: the catalog for Ashby's picker.
+//! `assessment.list`: the tenant's catalog for Ashby's picker (active types only).
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
 use crate::domain::ids::AssessmentTypeId;
+use crate::service::catalog_for;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -18,14 +19,15 @@ struct ListedType<'a> {
 
 /// The request body (`{}`) carries nothing; it only has to be JSON when present.
 pub async fn list(
-    _caller: AshbyCaller,
+    caller: AshbyCaller,
     _body: AshbyJson,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PartnerError> {
-    let results: Vec<ListedType<'_>> = state
-        .catalog
-        .types()
-        .iter()
+    let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
+        .await
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    let results: Vec<ListedType<'_>> = catalog
+        .active_types()
         .map(|t| ListedType {
             assessment_type_id: t.id,
             name: &t.name,

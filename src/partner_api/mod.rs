@@ -17,14 +17,23 @@ pub use error::{PartnerError, failure_envelope};
 /// Registers the partner routes. Ashby appends the method name to the base URL it was
 /// given, so they live at the root.
 pub fn routes(config: &mut web::ServiceConfig) {
+    routes_under(config, "");
+}
+
+/// Registers the partner routes under `prefix` (`""`, or a path such as `/ashby`): the
+/// path of `server.public_url`, which is the base URL Ashby was given. Each route is
+/// registered on its own (not as a scope), so other routes under the same prefix stay
+/// reachable.
+pub fn routes_under(config: &mut web::ServiceConfig, prefix: &str) {
+    let rpc = |method: &str| rpc(&format!("{prefix}/{method}"));
     config
-        .service(rpc("/assessment.list").route(web::post().to(list::list)))
-        .service(rpc("/assessment.start").route(web::post().to(start::start)))
-        .service(rpc("/assessment.cancel").route(web::post().to(cancel::cancel)))
+        .service(rpc("assessment.list").route(web::post().to(list::list)))
+        .service(rpc("assessment.start").route(web::post().to(start::start)))
+        .service(rpc("assessment.cancel").route(web::post().to(cancel::cancel)))
         // Ashby has named the custom-field listing three ways; serve them all.
-        .service(rpc("/assessment.customField.list").route(web::post().to(custom_fields::list)))
-        .service(rpc("/customField.list").route(web::post().to(custom_fields::list)))
-        .service(rpc("/customFields.fetch").route(web::post().to(custom_fields::list)));
+        .service(rpc("assessment.customField.list").route(web::post().to(custom_fields::list)))
+        .service(rpc("customField.list").route(web::post().to(custom_fields::list)))
+        .service(rpc("customFields.fetch").route(web::post().to(custom_fields::list)));
 }
 
 /// One RPC method's path: POST only, any other HTTP method a JSON 405.

@@ -8,7 +8,7 @@ use super::{AshbyCaller, PartnerError};
 use crate::ashby::updates;
 use crate::domain::report::StatusReport;
 use crate::domain::start_request::{StartRequest, StartRequestError};
-use crate::service::{check_additional_fields, start_assessment};
+use crate::service::{catalog_for, check_additional_fields, start_assessment};
 use crate::state::AppState;
 
 pub async fn start(
@@ -24,7 +24,12 @@ pub async fn start(
             caller.request_id.clone(),
         ));
     }
-    let request = StartRequest::parse(raw, |id| state.catalog.find(id).is_some()).map_err(
+    let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
+        .await
+        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+    // Only a type the tenant's catalog offers now may be started; inactive and removed
+    // types stay readable for the assessments already started with them.
+    let request = StartRequest::parse(raw, |id| catalog.find_active(id).is_some()).map_err(
         |error| match error {
             StartRequestError::Invalid(invalid) => {
                 PartnerError::invalid("invalid_request", invalid.to_string(), caller.request_id.clone())

@@ -6,6 +6,7 @@
 mod ashby_events;
 mod ashby_registration;
 mod cancel;
+mod catalogs;
 mod completed;
 mod deliveries;
 mod expiry;
@@ -20,6 +21,7 @@ pub use ashby_registration::{
     register_ashby_webhooks,
 };
 pub use cancel::{CancelOutcome, cancel_by_ashby};
+pub use catalogs::{CatalogChange, catalog_for, change_tenant_catalog, tenant_catalog};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{
     BulkRetry, DismissOutcome, RetryOutcome, dismiss_delivery, list_deliveries,

@@ -2,6 +2,7 @@
 
 pub mod ashby_webhooks;
 pub mod assessments;
+pub mod catalogs;
 mod database;
 pub mod deliveries;
 pub mod erasure;

@@ -257,25 +257,26 @@ async fn overview_of(db: &impl ConnectionTrait, tenant: Tenant) -> Result<Tenant
     let pending_deliveries = count(DeliveryStatus::Pending).await?;
     let dead_deliveries = count(DeliveryStatus::Dead).await?;
     let own_catalog = has_own_catalog(db, tenant.id).await?;
+    let webhooks = super::ashby_webhooks::status_of(db, tenant.id).await?;
     Ok(TenantOverview {
         tenant,
         partner_keys,
         own_catalog,
+        webhooks,
         pending_deliveries,
         dead_deliveries,
     })
 }
 
-/// Whether the tenant has its own catalog of assessment types.
-///
-/// The per-tenant catalogs (table `tenant_catalogs`) arrive separately; until then every
-/// tenant uses the default catalog. This is the one place to look the row up once it exists.
+/// Whether the tenant has its own catalog of assessment types (`tenant_catalogs`).
 ///
 /// # Errors
-/// Database errors (none yet).
-#[allow(clippy::unused_async)]
-pub async fn has_own_catalog(_db: &impl ConnectionTrait, _id: TenantId) -> Result<bool, DbErr> {
-    Ok(false)
+/// Database errors, or a stored catalog that does not decode.
+pub async fn has_own_catalog(db: &impl ConnectionTrait, id: TenantId) -> Result<bool, DbErr> {
+    Ok(super::catalogs::find(db, id)
+        .await?
+        .assessment_types
+        .is_some())
 }
 
 /// A page of tenants, oldest first, after `(created_at_ms, id)`, optionally only the one

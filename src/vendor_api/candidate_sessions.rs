@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::VendorError;
 use super::openapi::{CandidateSession, CandidateSessionPerson, CandidateSessionType, ErrorBody};
+use crate::service::catalog_for;
 use crate::state::AppState;
 use crate::store::assessments;
 use crate::tokens::TokenError;
@@ -61,10 +62,11 @@ pub async fn resolve(
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let type_name = state
-        .catalog
-        .find(row.assessment_type_id)
-        .map(|t| t.name.clone());
+    // The tenant's catalog, where a type since made inactive or removed keeps its name.
+    let type_name = catalog_for(&state.db, &state.catalog, row.tenant_id)
+        .await?
+        .name_of(row.assessment_type_id)
+        .map(str::to_owned);
     Ok(HttpResponse::Ok().json(CandidateSession {
         assessment_id: row.id.0,
         status: row.status,

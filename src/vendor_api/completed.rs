@@ -13,7 +13,9 @@ use crate::domain::data_block::{self, DataBlock};
 use crate::domain::ids::{AssessmentTypeId, TenantId};
 use crate::domain::vendor_event::parse_event_time;
 use crate::representation;
-use crate::service::{CompletedError, NewCompletedAssessment, add_completed_assessment};
+use crate::service::{
+    CompletedError, NewCompletedAssessment, add_completed_assessment, catalog_for,
+};
 use crate::state::AppState;
 
 /// An assessment the candidate took outside Ashby's flow.
@@ -71,7 +73,8 @@ pub async fn create(
         }
     };
     let type_id = AssessmentTypeId(body.assessment_type_id);
-    let catalog_name = state.catalog.find(type_id).map(|t| t.name.clone());
+    let catalog = catalog_for(&state.db, &state.catalog, TenantId(body.tenant_id)).await?;
+    let catalog_name = catalog.name_of(type_id).map(str::to_owned);
     let assessment_name = match (body.assessment_name, catalog_name) {
         (Some(name), _) if !name.trim().is_empty() => name,
         (_, Some(name)) => name,

@@ -5,6 +5,7 @@ mod assessments;
 mod auth;
 mod body;
 mod candidate_sessions;
+mod catalogs;
 mod completed;
 mod deliveries;
 mod error;
@@ -39,6 +40,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/deliveries/retry", web::post().to(deliveries::retry_all))
             .route("/deliveries/{id}", web::get().to(deliveries::show))
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+            .service(
+                web::resource("/tenants/{id}/assessment-types")
+                    .route(web::get().to(catalogs::get_types))
+                    .route(web::put().to(catalogs::put_types))
+                    .route(web::delete().to(catalogs::delete_types)),
+            )
+            .service(
+                web::resource("/tenants/{id}/custom-fields")
+                    .route(web::get().to(catalogs::get_fields))
+                    .route(web::put().to(catalogs::put_fields))
+                    .route(web::delete().to(catalogs::delete_fields)),
+            )
             .route(
                 "/deliveries/{id}/dismiss",
                 web::post().to(deliveries::dismiss),

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    ashby_webhooks, assessments, candidate_sessions, completed, deliveries, feed, tenants,
+    ashby_webhooks, assessments, candidate_sessions, catalogs, completed, deliveries, feed, tenants,
 };
 use crate::representation::{Assessment, Delivery};
 
@@ -126,6 +126,13 @@ pub struct CandidateSessionPerson {
         deliveries::show,
         deliveries::dismiss,
         deliveries::retry_all,
+        // Per-tenant catalogs (CONTRACT §10).
+        catalogs::get_types,
+        catalogs::put_types,
+        catalogs::delete_types,
+        catalogs::get_fields,
+        catalogs::put_fields,
+        catalogs::delete_fields,
     ),
     modifiers(&BearerToken),
     security(("bearer" = [])),

@@ -291,11 +291,13 @@ async fn replaying_an_update_that_a_later_delivered_one_replaced_never_sends_it(
 
     // The operator replays every dead delivery: the outdated one is superseded, not sent.
     let response = app
-        .vendor_post(
+        .admin(
+            reqwest::Method::POST,
             &format!("/v1/deliveries/{}/retry", deliveries[0].id),
-            &json!({}),
         )
-        .await;
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), 200);
     let answer: serde_json::Value = response.json().await.unwrap();
