@@ -68,7 +68,7 @@ async fn with_an_admin_listener_admin_routes_are_served_only_there() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     let (public, admin) = with_admin_listener(&app).await;
-    let token = app.vendor_token();
+    let token = app.token_with_scope("admin");
     let get = |base: &str, path: &str| {
         app.client
             .get(format!("{base}{path}"))

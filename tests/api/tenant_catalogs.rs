@@ -13,11 +13,16 @@ use crate::helpers::{
 const OWN_TYPE: &str = "0b6f7c1e-1111-4000-8000-00000000000a";
 const OTHER_TYPE: &str = "0b6f7c1e-1111-4000-8000-00000000000b";
 
+/// Catalogs are managed with an admin token (CONTRACT §10).
 impl TestApp {
+    async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.admin(reqwest::Method::GET, path).send().await.unwrap()
+    }
+
     async fn vendor_put(&self, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .put(self.url(path))
-            .bearer_auth(self.vendor_token())
+            .bearer_auth(self.token_with_scope("admin"))
             .json(body)
             .send()
             .await
@@ -27,7 +32,7 @@ impl TestApp {
     async fn vendor_delete(&self, path: &str) -> reqwest::Response {
         self.client
             .delete(self.url(path))
-            .bearer_auth(self.vendor_token())
+            .bearer_auth(self.token_with_scope("admin"))
             .send()
             .await
             .unwrap()
@@ -100,7 +105,7 @@ async fn get_put_and_delete_manage_a_tenants_assessment_types() {
     let tenant = app.create_tenant("Acme").await;
     let path = types_path(&tenant);
 
-    let before: Value = app.vendor_get(&path).await.json().await.unwrap();
+    let before: Value = app.admin_get(&path).await.json().await.unwrap();
     assert_eq!(before["catalog"], "default");
     assert_eq!(before["data"][0]["id"], TYPE_ID);
 
@@ -120,13 +125,13 @@ async fn get_put_and_delete_manage_a_tenants_assessment_types() {
     ]});
     assert_eq!(again, expected);
     assert_eq!(
-        app.vendor_get(&path).await.json::<Value>().await.unwrap(),
+        app.admin_get(&path).await.json::<Value>().await.unwrap(),
         expected
     );
 
     let deleted = app.vendor_delete(&path).await;
     assert_eq!(deleted.status(), 204);
-    let after: Value = app.vendor_get(&path).await.json().await.unwrap();
+    let after: Value = app.admin_get(&path).await.json().await.unwrap();
     assert_eq!(after, before);
     assert_eq!(listed_ids(&app, &tenant).await, vec![TYPE_ID]);
 }
@@ -139,7 +144,7 @@ async fn unknown_tenants_are_404_on_every_catalog_route() {
             let path = format!("/v1/tenants/{tenant}/{part}");
             let body = json!({"data": []});
             for response in [
-                app.vendor_get(&path).await,
+                app.admin_get(&path).await,
                 app.vendor_put(&path, &body).await,
                 app.vendor_delete(&path).await,
             ] {
@@ -181,7 +186,7 @@ async fn invalid_assessment_types_are_refused_naming_the_item() {
         assert!(message.contains(named), "{message} should name {named}");
     }
     let body: Value = app
-        .vendor_get(&types_path(&tenant))
+        .admin_get(&types_path(&tenant))
         .await
         .json()
         .await
@@ -226,7 +231,7 @@ async fn a_removed_or_inactive_type_stays_readable_for_its_assessments() {
             .unwrap();
         assert_eq!(session["assessment_type"]["name"], name, "{session}");
         let assessment: Value = app
-            .vendor_get(&format!("/v1/assessments/{id}"))
+            .admin_get(&format!("/v1/assessments/{id}"))
             .await
             .json()
             .await
@@ -308,7 +313,7 @@ async fn a_tenants_custom_fields_replace_the_default_ones() {
         .unwrap();
     assert_eq!(back["fields"][0]["id"], "seniority");
     let shown: Value = app
-        .vendor_get(&fields_path(&acme))
+        .admin_get(&fields_path(&acme))
         .await
         .json()
         .await
@@ -435,7 +440,7 @@ async fn catalog_answers_match_the_documented_schemas() {
         .await
         .unwrap();
     let fields: Value = app
-        .vendor_get(&fields_path(&tenant))
+        .admin_get(&fields_path(&tenant))
         .await
         .json()
         .await
