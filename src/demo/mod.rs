@@ -1,6 +1,10 @@
 //! `demo` (CONTRACT §9): the whole flow on this machine, with no configuration and no
 //! network — the server on a throwaway SQLite database, Ashby and the vendor's webhook
 //! receiver played by a stand-in on loopback. Exits non-zero on any failure.
+//!
+//! Besides the happy path, the stand-in plays what Ashby does to a partner: a 503 once (a
+//! retry), a 429 throttling the whole integration partner once (a pause, not a failure),
+//! and a signed `applicationUpdate` archiving an application (its assessment is cancelled).
 
 mod stand_in;
 mod timeline;
@@ -50,6 +54,8 @@ async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Resu
         .context("starting the server")?;
     let base = format!("http://127.0.0.1:{}", application.port());
     let server = application.handle();
+    // Ashby's webhooks are registered with this URL, and the stand-in pings it.
+    settings.server.public_url.clone_from(&base);
     let running = tokio::spawn(application.run_until_stopped());
     println!(
         "ashby-partner demo: server on {base}, Ashby stand-in on {}",
@@ -64,7 +70,9 @@ async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Resu
     println!("\nTimeline:\n{}", timeline.render());
     match &result {
         Ok(()) => println!(
-            "\nDemo passed: every update reached Ashby, in order, matching Ashby's schema."
+            "\nDemo passed: every update reached Ashby, in order, matching Ashby's schema, \
+             through a retry and a partner-wide throttle; Ashby's archive cancelled the \
+             second assessment."
         ),
         Err(error) => println!("\nDemo FAILED: {error:#}"),
     }
@@ -127,6 +135,19 @@ async fn exercise(
         "operator",
         format!("tenant create --name \"Demo Org\" → tenant {tenant_id}"),
     );
+    // Ashby's webhooks for the tenant: the stand-in answers webhook.create and pings each.
+    let registration =
+        service::register_ashby_webhooks(&db, &secrets.sealer, settings, tenant_id).await?;
+    let answer = registration.answer();
+    ensure!(
+        answer["status"] == "registered",
+        "the Ashby webhooks were not registered: {}",
+        answer["status"]
+    );
+    note(
+        "operator",
+        format!("tenant ashby-webhooks {tenant_id} → Ashby webhooks → registered"),
+    );
 
     // Ashby fills its picker, then starts an assessment for a candidate.
     let listed = call(
@@ -148,26 +169,42 @@ async fn exercise(
             listed["results"][0]["name"]
         ),
     );
-    let started = call(
-        &http,
-        &format!("{base}/assessment.start"),
-        &partner_key,
-        &start_body(&type_id),
-    )
-    .await?;
-    let assessment_id = started["results"]["assessment_id"]
-        .as_str()
-        .context("assessment.start returned no assessment_id")?
-        .to_owned();
-    note(
-        "Ashby",
-        format!(
-            "assessment.start → assessment {assessment_id} (\"{}\")",
-            started["results"]["update_request"]["assessment_status"]["value"]
+    let start = |body: Value| {
+        let http = &http;
+        let (base, partner_key) = (base, &partner_key);
+        async move {
+            let started = call(
+                http,
+                &format!("{base}/assessment.start"),
+                partner_key,
+                &body,
+            )
+            .await?;
+            let assessment_id = started["results"]["assessment_id"]
                 .as_str()
-                .unwrap_or("?")
-        ),
+                .context("assessment.start returned no assessment_id")?
+                .to_owned();
+            note(
+                "Ashby",
+                format!(
+                    "assessment.start for {} → assessment {assessment_id} (\"{}\")",
+                    body["candidate"]["first_name"].as_str().unwrap_or("?"),
+                    started["results"]["update_request"]["assessment_status"]["value"]
+                        .as_str()
+                        .unwrap_or("?")
+                ),
+            );
+            anyhow::Ok(assessment_id)
+        }
+    };
+    let assessment_id = start(start_body(&type_id, "Ada", "Lovelace")).await?;
+    // A second candidate, whose application Ashby will archive.
+    let archived_body = start_body(&type_id, "Grace", "Hopper");
+    let (archived_application, archived_candidate) = (
+        archived_body["application"]["ashby_id"].clone(),
+        archived_body["candidate"]["ashby_id"].clone(),
     );
+    let archived_id = start(archived_body).await?;
 
     // The vendor's engine works the assessment.
     let token = TokenKeys::new(&secrets.token_secret)?
@@ -201,8 +238,27 @@ async fn exercise(
         ),
     );
 
-    // The updates travel through the outbox to Ashby (one retry included).
-    wait_for(stand_in, |r| r.updates.len() >= 2 && !r.webhooks.is_empty()).await?;
+    // Ashby archives the second candidate's application and says so, signed.
+    let archive = json!({"action": "applicationUpdate", "data": {"application": {
+        "id": archived_application, "status": "Archived",
+        "candidate": {"id": archived_candidate}
+    }}});
+    let answered = stand_in.send_webhook("applicationUpdate", &archive).await?;
+    ensure!(
+        answered == 200,
+        "the server answered {answered} to Ashby's applicationUpdate"
+    );
+
+    // The updates travel through the outbox to Ashby (a retry and a throttle included);
+    // the vendor hears of both starts and of the cancel.
+    wait_for(stand_in, |r| {
+        r.updates.len() >= 2
+            && webhooks_of(r, "assessment.started") >= 2
+            && webhooks_of(r, "assessment.cancelled") >= 1
+    })
+    .await?;
+    let cancelled =
+        expect_ok(vendor(format!("/v1/assessments/{archived_id}"), None).await?).await?;
     let received = stand_in
         .received
         .lock()
@@ -238,7 +294,49 @@ async fn exercise(
         received.webhooks[0]["type"] == "assessment.started",
         "the vendor was not told of the start"
     );
+    ensure!(
+        received.throttled_once,
+        "the stand-in never throttled the partner"
+    );
+    ensure!(
+        cancelled["status"] == "cancelled",
+        "Ashby archived the application, yet assessment {archived_id} is {}",
+        cancelled["status"]
+    );
+    let cancels: Vec<&Value> = received
+        .webhooks
+        .iter()
+        .filter(|w| w["type"] == "assessment.cancelled")
+        .collect();
+    ensure!(
+        cancels.len() == 1
+            && cancels[0]["data"]["id"] == archived_id.as_str()
+            && cancels[0]["data"]["reason"] == "application_archived",
+        "the vendor was not told of the cancel with reason application_archived: {cancels:?}"
+    );
+    // Nothing goes to Ashby for a cancel Ashby itself caused.
+    ensure!(
+        received.updates.len() == 2,
+        "Ashby received {} updates",
+        received.updates.len()
+    );
+    drop(received);
+    note(
+        "vendor",
+        format!(
+            "assessment {archived_id} is {} (application_archived): Ashby archived its application",
+            cancelled["status"].as_str().unwrap_or("?")
+        ),
+    );
     Ok(())
+}
+
+fn webhooks_of(received: &stand_in::Received, kind: &str) -> usize {
+    received
+        .webhooks
+        .iter()
+        .filter(|w| w["type"] == kind)
+        .count()
 }
 
 /// A partner call as Ashby makes it: Basic auth with the partner key as username.
@@ -284,12 +382,14 @@ async fn wait_for(
     }
 }
 
-fn start_body(type_id: &str) -> Value {
+fn start_body(type_id: &str, first_name: &str, last_name: &str) -> Value {
+    let handle = first_name.to_ascii_lowercase();
     json!({
         "assessment_type_id": type_id,
         "candidate": {
-            "ashby_id": uuid::Uuid::new_v4(), "first_name": "Ada", "last_name": "Lovelace",
-            "email": "ada@example.com", "ashby_profile_url": "https://app.ashbyhq.com/candidates/ada"
+            "ashby_id": uuid::Uuid::new_v4(), "first_name": first_name, "last_name": last_name,
+            "email": format!("{handle}@example.com"),
+            "ashby_profile_url": format!("https://app.ashbyhq.com/candidates/{handle}")
         },
         "application": {"ashby_id": uuid::Uuid::new_v4(), "status": "Active"},
         "job": {

@@ -33,6 +33,16 @@ fn the_demo_plays_the_whole_flow_and_exits_zero() {
         "receives assessment.update \"Completed\"",
         "matches Ashby's schema",
         "receives webhook \"assessment.started\" (signature verified)",
+        // Ashby throttles the whole partner once; the update still arrives.
+        "answers 429 integration-partner: every tenant holds back 1 s",
+        // The tenant's Ashby webhooks are registered, each pinged with its signature.
+        "webhook.create \"applicationUpdate\"",
+        "ping answered 200",
+        "Ashby webhooks → registered",
+        // Ashby archives the second application: its assessment is cancelled.
+        "sends signed applicationUpdate \"Archived\"",
+        "cancelled (application_archived)",
+        "receives webhook \"assessment.cancelled\" (signature verified) — reason application_archived",
         "Demo passed",
     ] {
         assert!(
