@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::openapi::ErrorBody;
+use super::dto::ErrorBody;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::TenantId;
 use crate::service::{RegistrationError, register_ashby_webhooks};

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::body::VendorJson;
-use super::openapi::{AssessmentType, AssessmentTypeList, ErrorBody};
+use super::dto::{AssessmentType, AssessmentTypeList, ErrorBody};
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::AssessmentId;
 use crate::domain::lifecycle::Refusal;

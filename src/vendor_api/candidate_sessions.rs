@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 use super::VendorError;
-use super::openapi::{CandidateSession, CandidateSessionPerson, CandidateSessionType, ErrorBody};
+use super::dto::{CandidateSession, CandidateSessionPerson, CandidateSessionType, ErrorBody};
 use crate::service::catalog_for;
 use crate::state::AppState;
 use crate::store::assessments;

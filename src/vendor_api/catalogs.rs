@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::body::VendorJson;
-use super::openapi::ErrorBody;
+use super::dto::ErrorBody;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::catalog::{self, AssessmentType, Catalog, CustomField, TenantCatalog};
 use crate::domain::ids::{AssessmentTypeId, TenantId};

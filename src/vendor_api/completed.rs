@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::body::VendorJson;
-use super::openapi::{CompletedAccepted, ErrorBody};
+use super::dto::{CompletedAccepted, ErrorBody};
 use super::{Access, VendorCaller, VendorError};
 use crate::ashby::updates::CandidateRef;
 use crate::domain::data_block::{self, DataBlock};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::openapi::{DeliveryList, DeliveryPage, ErrorBody, RetriedDeliveries};
+use super::dto::{DeliveryList, DeliveryPage, ErrorBody, RetriedDeliveries};
 use super::tenants::{decode_cursor, parse_limit};
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};

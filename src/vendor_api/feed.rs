@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::openapi::{AssessmentPage, ErrorBody};
+use super::dto::{AssessmentPage, ErrorBody};
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::representation::{self, Assessment};

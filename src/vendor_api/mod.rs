@@ -8,6 +8,7 @@ mod candidate_sessions;
 mod catalogs;
 mod completed;
 mod deliveries;
+mod dto;
 mod error;
 mod feed;
 mod openapi;

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::body::VendorJson;
-use super::openapi::ErrorBody;
+use super::dto::ErrorBody;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{TenantPatch, parse_base_url, parse_external_id, parse_name};
