@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::DbErr;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
-use crate::store::{self, deliveries};
+use crate::store::{self, delivery_stats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -185,8 +185,8 @@ impl Metrics {
     /// Database errors.
     pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
         let _one_scrape_at_a_time = self.0.scrape.lock().await;
-        let counts = deliveries::counts(db).await?;
-        let oldest = deliveries::oldest_pending_created_ms(db).await?;
+        let counts = delivery_stats::counts(db).await?;
+        let oldest = delivery_stats::oldest_pending_created_ms(db).await?;
         // Every kind and status is reported, 0 when there is none: an alert on dead
         // deliveries must see them go back to 0, not vanish.
         for kind in DeliveryKind::ALL {

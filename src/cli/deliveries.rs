@@ -14,7 +14,7 @@ use crate::service::{
     retry_all_dead_deliveries, retry_dead_delivery, show_delivery,
 };
 use crate::settings::Settings;
-use crate::store::deliveries::DeliveryFilter;
+use crate::store::delivery_ops::DeliveryFilter;
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {

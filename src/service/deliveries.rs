@@ -12,7 +12,7 @@ use crate::domain::ids::AssessmentId;
 use crate::store::assessments;
 
 use crate::delivery::DeliveryWaker;
-use crate::store::{self, deliveries};
+use crate::store::{self, delivery_ops};
 
 /// What retrying one delivery did.
 #[derive(Debug)]
@@ -39,12 +39,12 @@ pub async fn retry_dead_delivery(
     id: Uuid,
 ) -> Result<RetryOutcome, DbErr> {
     let superseded =
-        deliveries::supersede_outdated_dead(db, Some(id), None, store::now_ms()).await?;
-    let requeued = deliveries::requeue_dead(db, Some(id), store::now_ms()).await?;
+        delivery_ops::supersede_outdated_dead(db, Some(id), None, store::now_ms()).await?;
+    let requeued = delivery_ops::requeue_dead(db, Some(id), store::now_ms()).await?;
     if requeued > 0 {
         waker.wake();
     }
-    Ok(match deliveries::find(db, id).await? {
+    Ok(match delivery_ops::find(db, id).await? {
         None => RetryOutcome::NotFound,
         Some(row) if superseded > 0 => RetryOutcome::Superseded(row),
         Some(row) if requeued > 0 => {
@@ -78,10 +78,10 @@ pub async fn retry_all_dead_deliveries(
     tenant_id: Option<Uuid>,
 ) -> Result<BulkRetry, DbErr> {
     let now = store::now_ms();
-    let superseded = deliveries::supersede_outdated_dead(db, None, tenant_id, now).await?;
+    let superseded = delivery_ops::supersede_outdated_dead(db, None, tenant_id, now).await?;
     let retried = match tenant_id {
-        None => deliveries::requeue_dead(db, None, now).await?,
-        Some(tenant) => deliveries::requeue_dead_of_tenant(db, tenant, now).await?,
+        None => delivery_ops::requeue_dead(db, None, now).await?,
+        Some(tenant) => delivery_ops::requeue_dead_of_tenant(db, tenant, now).await?,
     };
     if retried > 0 {
         waker.wake();
@@ -127,10 +127,10 @@ pub async fn with_sent_payloads(
 /// Database errors.
 pub async fn list_deliveries(
     db: &DatabaseConnection,
-    filter: &deliveries::DeliveryFilter,
+    filter: &delivery_ops::DeliveryFilter,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
-    let rows = deliveries::page(db, filter, limit).await?;
+    let rows = delivery_ops::page(db, filter, limit).await?;
     with_sent_payloads(db, rows).await
 }
 
@@ -142,10 +142,10 @@ pub async fn show_delivery(
     db: &DatabaseConnection,
     id: Uuid,
 ) -> Result<Option<(delivery::Model, Vec<delivery_attempt::Model>)>, DbErr> {
-    let Some(row) = deliveries::find(db, id).await? else {
+    let Some(row) = delivery_ops::find(db, id).await? else {
         return Ok(None);
     };
-    let attempts = deliveries::attempts_of(db, id).await?;
+    let attempts = delivery_ops::attempts_of(db, id).await?;
     let mut rows = with_sent_payloads(db, vec![row]).await?;
     Ok(rows.pop().map(|row| (row, attempts)))
 }
@@ -165,8 +165,8 @@ pub enum DismissOutcome {
 /// # Errors
 /// Database errors.
 pub async fn dismiss_delivery(db: &DatabaseConnection, id: Uuid) -> Result<DismissOutcome, DbErr> {
-    let dismissed = deliveries::dismiss_dead(db, id, store::now_ms()).await?;
-    Ok(match deliveries::find(db, id).await? {
+    let dismissed = delivery_ops::dismiss_dead(db, id, store::now_ms()).await?;
+    Ok(match delivery_ops::find(db, id).await? {
         None => DismissOutcome::NotFound,
         Some(row) if dismissed => {
             let mut rows = with_sent_payloads(db, vec![row]).await?;

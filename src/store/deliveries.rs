@@ -1,11 +1,13 @@
-//! The outbox: enqueueing, claiming with a lease, recording outcomes, replaying.
+//! The outbox protocol: enqueueing in the transaction of a change, claiming due rows with
+//! a lease, recording each attempt's outcome. What operators read and replay is in
+//! `delivery_ops.rs`; what metrics read, in `delivery_stats.rs`.
 
 use entity::{delivery, delivery_attempt, delivery_pause};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-    Statement, TryInsertResult,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QuerySelect as _, Statement,
+    TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -433,7 +435,7 @@ pub async fn next_due_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr
 }
 
 /// The smallest value of a timestamp column among pending deliveries.
-async fn min_over_pending(
+pub(super) async fn min_over_pending(
     db: &impl ConnectionTrait,
     column: delivery::Column,
 ) -> Result<Option<i64>, DbErr> {
@@ -445,157 +447,6 @@ async fn min_over_pending(
         .one(db)
         .await
         .map(Option::flatten)
-}
-
-/// # Errors
-/// Database errors.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<delivery::Model>, DbErr> {
-    delivery::Entity::find_by_id(id).one(db).await
-}
-
-/// An assessment's deliveries, in the order they go out.
-///
-/// # Errors
-/// Database errors.
-pub async fn for_assessment(
-    db: &impl ConnectionTrait,
-    assessment_id: Uuid,
-) -> Result<Vec<delivery::Model>, DbErr> {
-    delivery::Entity::find()
-        .filter(delivery::Column::AssessmentId.eq(assessment_id))
-        .order_by_asc(delivery::Column::Position)
-        .order_by_asc(delivery::Column::CreatedAtMs)
-        .all(db)
-        .await
-}
-
-/// Deliveries for operators, newest first.
-///
-/// # Errors
-/// Database errors.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    status: Option<DeliveryStatus>,
-    tenant_id: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
-    let mut query = delivery::Entity::find();
-    if let Some(status) = status {
-        query = query.filter(delivery::Column::Status.eq(status.as_str()));
-    }
-    if let Some(tenant_id) = tenant_id {
-        query = query.filter(delivery::Column::TenantId.eq(tenant_id));
-    }
-    query
-        .order_by_desc(delivery::Column::CreatedAtMs)
-        .order_by_desc(delivery::Column::Position)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-/// Re-queues dead deliveries (one, or all when `id` is None) for an immediate attempt
-/// with a fresh attempt budget. Returns how many were re-queued.
-///
-/// # Errors
-/// Database errors.
-pub async fn requeue_dead(
-    db: &impl ConnectionTrait,
-    id: Option<Uuid>,
-    now_ms: i64,
-) -> Result<u64, DbErr> {
-    let mut update = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::Status,
-            Expr::val(DeliveryStatus::Pending.as_str()),
-        )
-        .col_expr(delivery::Column::Attempts, Expr::val(0))
-        .col_expr(
-            delivery::Column::FailingSinceMs,
-            Expr::val(Option::<i64>::None),
-        )
-        .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(now_ms))
-        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()));
-    if let Some(id) = id {
-        update = update.filter(delivery::Column::Id.eq(id));
-    }
-    Ok(update.exec(db).await?.rows_affected)
-}
-
-/// How many deliveries there are per (kind, status).
-///
-/// # Errors
-/// Database errors.
-pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i64)>, DbErr> {
-    delivery::Entity::find()
-        .select_only()
-        .column(delivery::Column::Kind)
-        .column(delivery::Column::Status)
-        .column_as(delivery::Column::Id.count(), "n")
-        .group_by(delivery::Column::Kind)
-        .group_by(delivery::Column::Status)
-        .into_tuple::<(String, String, i64)>()
-        .all(db)
-        .await
-}
-
-/// When the oldest pending delivery was created.
-///
-/// # Errors
-/// Database errors.
-pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
-    min_over_pending(db, delivery::Column::CreatedAtMs).await
-}
-
-/// Marks `superseded` the dead `assessment.update`s — one (`id`), or all — that a later
-/// update of the same assessment has already replaced in Ashby (it was delivered), of one
-/// tenant when given: replaying one would move Ashby backwards. Call it before putting dead deliveries back in line.
-/// Returns how many.
-///
-/// # Errors
-/// Database errors.
-pub async fn supersede_outdated_dead(
-    db: &impl ConnectionTrait,
-    id: Option<Uuid>,
-    tenant_id: Option<Uuid>,
-    now_ms: i64,
-) -> Result<u64, DbErr> {
-    let later = Alias::new("later");
-    let update = DeliveryKind::AshbyUpdate.as_str();
-    let delivered_later = Query::select()
-        .expr(Expr::val(1))
-        .from_as(delivery::Entity, later.clone())
-        .and_where(
-            Expr::col((later.clone(), delivery::Column::OrderingKey))
-                .equals((delivery::Entity, delivery::Column::OrderingKey)),
-        )
-        .and_where(Expr::col((later.clone(), delivery::Column::Kind)).eq(update))
-        .and_where(
-            Expr::col((later.clone(), delivery::Column::Status))
-                .eq(DeliveryStatus::Delivered.as_str()),
-        )
-        .and_where(
-            Expr::col((later.clone(), delivery::Column::Position))
-                .gt(Expr::col((delivery::Entity, delivery::Column::Position))),
-        )
-        .to_owned();
-    let mut superseded = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::Status,
-            Expr::val(DeliveryStatus::Superseded.as_str()),
-        )
-        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
-        .filter(delivery::Column::Kind.eq(update))
-        .filter(Expr::exists(delivered_later));
-    if let Some(id) = id {
-        superseded = superseded.filter(delivery::Column::Id.eq(id));
-    }
-    if let Some(tenant_id) = tenant_id {
-        superseded = superseded.filter(delivery::Column::TenantId.eq(tenant_id));
-    }
-    Ok(superseded.exec(db).await?.rows_affected)
 }
 
 /// A disabled tenant's deliveries wait (CONTRACT §10): pending, unattempted, until it is
@@ -629,119 +480,4 @@ fn ashby_outcome(claimed: &delivery::Model, record: &AttemptRecord) -> Option<As
         AttemptResult::Dead { error } => Some(AshbyOutcome::Failed(error.clone())),
         AttemptResult::RetryAt { .. } | AttemptResult::Throttled { .. } => None,
     }
-}
-
-/// Which deliveries an operator lists.
-#[derive(Debug, Clone, Default)]
-pub struct DeliveryFilter {
-    pub status: Option<DeliveryStatus>,
-    pub tenant_id: Option<Uuid>,
-    pub assessment_id: Option<Uuid>,
-    pub kind: Option<DeliveryKind>,
-    /// Resume after this (created_at_ms, id) position, newest first.
-    pub before: Option<(i64, Uuid)>,
-}
-
-/// A page of deliveries, newest first, then by id (descending).
-///
-/// # Errors
-/// Database errors.
-pub async fn page(
-    db: &impl ConnectionTrait,
-    filter: &DeliveryFilter,
-    limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
-    use sea_orm::Condition;
-    let mut query = delivery::Entity::find();
-    if let Some(status) = filter.status {
-        query = query.filter(delivery::Column::Status.eq(status.as_str()));
-    }
-    if let Some(tenant_id) = filter.tenant_id {
-        query = query.filter(delivery::Column::TenantId.eq(tenant_id));
-    }
-    if let Some(assessment_id) = filter.assessment_id {
-        query = query.filter(delivery::Column::AssessmentId.eq(assessment_id));
-    }
-    if let Some(kind) = filter.kind {
-        query = query.filter(delivery::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some((created_at_ms, id)) = filter.before {
-        query = query.filter(
-            Condition::any()
-                .add(delivery::Column::CreatedAtMs.lt(created_at_ms))
-                .add(
-                    Condition::all()
-                        .add(delivery::Column::CreatedAtMs.eq(created_at_ms))
-                        .add(delivery::Column::Id.lt(id)),
-                ),
-        );
-    }
-    query
-        .order_by_desc(delivery::Column::CreatedAtMs)
-        .order_by_desc(delivery::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-/// A delivery's attempts, oldest first.
-///
-/// # Errors
-/// Database errors.
-pub async fn attempts_of(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Vec<delivery_attempt::Model>, DbErr> {
-    delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::DeliveryId.eq(id))
-        .order_by_asc(delivery_attempt::Column::Attempt)
-        .all(db)
-        .await
-}
-
-/// Marks a dead delivery dismissed (final; not counted as dead). Returns whether it was
-/// dead.
-///
-/// # Errors
-/// Database errors.
-pub async fn dismiss_dead(db: &impl ConnectionTrait, id: Uuid, now_ms: i64) -> Result<bool, DbErr> {
-    let result = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::Status,
-            Expr::val(DeliveryStatus::Dismissed.as_str()),
-        )
-        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
-        .filter(delivery::Column::Id.eq(id))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// Re-queues every dead delivery of one tenant, like [`requeue_dead`]. Returns how many.
-///
-/// # Errors
-/// Database errors.
-pub async fn requeue_dead_of_tenant(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    now_ms: i64,
-) -> Result<u64, DbErr> {
-    let result = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::Status,
-            Expr::val(DeliveryStatus::Pending.as_str()),
-        )
-        .col_expr(delivery::Column::Attempts, Expr::val(0))
-        .col_expr(
-            delivery::Column::FailingSinceMs,
-            Expr::val(Option::<i64>::None),
-        )
-        .col_expr(delivery::Column::NextAttemptAtMs, Expr::val(now_ms))
-        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Dead.as_str()))
-        .filter(delivery::Column::TenantId.eq(tenant_id))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
 }

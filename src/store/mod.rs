@@ -5,6 +5,8 @@ pub mod assessments;
 pub mod catalogs;
 mod database;
 pub mod deliveries;
+pub mod delivery_ops;
+pub mod delivery_stats;
 pub mod erasure;
 mod private_files;
 pub mod retention;

@@ -16,8 +16,8 @@ use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
 use crate::representation::{self, Delivery, DeliveryWithAttempts};
 use crate::service::{self, DismissOutcome, RetryOutcome, retry_dead_delivery, with_sent_payloads};
 use crate::state::AppState;
-use crate::store::deliveries;
-use crate::store::deliveries::DeliveryFilter;
+use crate::store::delivery_ops;
+use crate::store::delivery_ops::DeliveryFilter;
 
 /// What was sent (or is to be sent) about an assessment, in order.
 #[utoipa::path(get, path = "/v1/assessments/{id}/deliveries", params(("id" = Uuid, Path)), responses(
@@ -34,7 +34,7 @@ pub async fn for_assessment(
     let id: Uuid = path
         .parse()
         .map_err(|_| VendorError::not_found("assessment", &path))?;
-    let rows = deliveries::for_assessment(&state.db, id).await?;
+    let rows = delivery_ops::for_assessment(&state.db, id).await?;
     let rows = with_sent_payloads(&state.db, rows).await?;
     let data = rows.iter().map(representation::delivery).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data }))

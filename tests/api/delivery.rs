@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use ashby_partner::domain::delivery::DeliveryStatus;
-use ashby_partner::store::{self, deliveries};
+use ashby_partner::store::{self, deliveries, delivery_ops};
 use base64::Engine as _;
 use mockito::Matcher;
 use serde_json::{Value, json};
@@ -245,7 +245,9 @@ async fn a_replayed_older_update_waits_while_a_later_one_is_in_flight() {
     assert_eq!(later.len(), 1, "the completion is in flight");
 
     assert_eq!(
-        deliveries::requeue_dead(&app.db, None, now).await.unwrap(),
+        delivery_ops::requeue_dead(&app.db, None, now)
+            .await
+            .unwrap(),
         1
     );
     let while_in_flight = deliveries::claim(&app.db, uuid::Uuid::new_v4(), now, 10_000, 10)
@@ -545,7 +547,7 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 24, "no delivery was sent twice");
-    let dead_or_pending = deliveries::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+    let dead_or_pending = delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
         .await
         .unwrap();
     assert!(dead_or_pending.is_empty());
@@ -668,7 +670,7 @@ async fn completed_assessments_are_refused_without_a_partner_id_or_with_bad_inpu
         assert_eq!(response.status(), 422, "{case}");
     }
     assert!(
-        deliveries::list(&app.db, None, None, 10)
+        delivery_ops::list(&app.db, None, None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -718,6 +720,6 @@ async fn a_completed_assessment_retried_with_its_idempotency_key_is_attached_onc
         "idempotency_key_reused"
     );
     assert_eq!(unkeyed.status(), 202);
-    let all = deliveries::list(&app.db, None, None, 10).await.unwrap();
+    let all = delivery_ops::list(&app.db, None, None, 10).await.unwrap();
     assert_eq!(all.len(), 2, "the keyed request once, the unkeyed one once");
 }

@@ -431,7 +431,7 @@ impl TestApp {
     /// The deliveries of an assessment, in order.
     pub async fn deliveries_of(&self, assessment_id: &str) -> Vec<entity::delivery::Model> {
         let id = assessment_id.parse().unwrap();
-        ashby_partner::store::deliveries::for_assessment(&self.db, id)
+        ashby_partner::store::delivery_ops::for_assessment(&self.db, id)
             .await
             .unwrap()
     }
@@ -442,7 +442,7 @@ impl TestApp {
         let mut now = ashby_partner::store::now_ms();
         for round in 1..=200 {
             self.engine.step_at(now).await.unwrap();
-            let pending = ashby_partner::store::deliveries::list(
+            let pending = ashby_partner::store::delivery_ops::list(
                 &self.db,
                 Some(ashby_partner::domain::delivery::DeliveryStatus::Pending),
                 None,

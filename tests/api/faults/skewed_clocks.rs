@@ -58,7 +58,7 @@ async fn replicas_with_clocks_a_minute_apart_send_each_delivery_once() {
         let (status, body) = app.vendor_event(&id, &event).await;
         assert_eq!(status, 200, "{body}");
     }
-    let pending = ashby_partner::store::deliveries::list(&app.db, None, None, 1000)
+    let pending = ashby_partner::store::delivery_ops::list(&app.db, None, None, 1000)
         .await
         .unwrap()
         .iter()
