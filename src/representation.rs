@@ -1,7 +1,6 @@
 //! The vendor API's bodies (CONTRACT §5), built from rows; their OpenAPI schemas come
 //! from the same types.
 
-use entity::delivery;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -10,7 +9,9 @@ use uuid::Uuid;
 use crate::candidate_links::CandidateLinks;
 use crate::domain::assessment::Assessment as StoredAssessment;
 use crate::domain::data_block::DataBlock;
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{
+    Attempt as StoredAttempt, Delivery as StoredDelivery, DeliveryStatus,
+};
 use crate::domain::lifecycle::Source;
 use crate::domain::status::AssessmentStatus;
 use crate::domain::tenant::{AshbyKeyStatus, TenantOverview};
@@ -103,14 +104,14 @@ pub fn assessment(stored: &StoredAssessment, links: &CandidateLinks) -> Assessme
     }
 }
 
-pub fn delivery(row: &delivery::Model) -> Delivery {
-    let status = DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Pending);
+pub fn delivery(row: &StoredDelivery) -> Delivery {
+    let status = row.status;
     Delivery {
-        id: row.id,
-        kind: row.kind.clone(),
+        id: row.id.0,
+        kind: row.kind.as_str().to_owned(),
         status,
-        assessment_id: row.assessment_id,
-        tenant_id: row.tenant_id,
+        assessment_id: row.assessment_id.0,
+        tenant_id: row.tenant_id.0,
         attempts: row.attempts,
         last_error: row.last_error.clone(),
         next_attempt_at: (status == DeliveryStatus::Pending)
@@ -209,8 +210,8 @@ pub struct DeliveryWithAttempts {
 }
 
 pub fn delivery_with_attempts(
-    row: &delivery::Model,
-    attempts: &[entity::delivery_attempt::Model],
+    row: &StoredDelivery,
+    attempts: &[StoredAttempt],
 ) -> DeliveryWithAttempts {
     DeliveryWithAttempts {
         delivery: delivery(row),

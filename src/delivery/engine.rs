@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use entity::delivery;
 use rand::Rng as _;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Semaphore, watch};
@@ -11,7 +10,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::{DeliveryWaker, Sender, backoff_ms};
-use crate::domain::delivery::DeliveryKind;
+use crate::domain::delivery::{Delivery, DeliveryKind};
 use crate::metrics::Metrics;
 use crate::outgoing::{CallOutcome, ThrottleScope};
 use crate::settings::DeliverySettings;
@@ -146,7 +145,7 @@ impl DeliveryEngine {
     /// lease was lost meanwhile (another claim's outcome counts).
     async fn deliver(
         &self,
-        claimed: &delivery::Model,
+        claimed: &Delivery,
         claimed_ms: i64,
         claimed_at: Instant,
     ) -> Result<Option<AttemptResult>, DbErr> {
@@ -195,7 +194,7 @@ impl DeliveryEngine {
                 AttemptResult::Throttled { .. } => "throttled",
                 AttemptResult::Dead { .. } => "dead",
             };
-            metrics.observe_attempt(&claimed.kind, outcome);
+            metrics.observe_attempt(claimed.kind.as_str(), outcome);
             if let AttemptResult::Throttled {
                 pause: Some(pause), ..
             } = &result
@@ -293,7 +292,7 @@ impl DeliveryEngine {
 /// What an attempt's outcome means for the delivery (CONTRACT §6).
 fn attempt_result(
     outcome: CallOutcome,
-    claimed: &delivery::Model,
+    claimed: &Delivery,
     settings: &DeliverySettings,
     now_ms: i64,
     jitter: f64,
@@ -329,7 +328,7 @@ fn attempt_result(
             let until = now_ms.saturating_add(wait_ms(retry_after));
             let pause = match scope {
                 ThrottleScope::Tenant => Pause {
-                    tenant_id: Some(claimed.tenant_id),
+                    tenant_id: Some(claimed.tenant_id.0),
                     until_ms: until,
                 },
                 ThrottleScope::Partner => Pause {
@@ -339,7 +338,7 @@ fn attempt_result(
             };
             // Only Ashby's throttles pause others: a vendor endpoint's 429 holds back
             // this delivery alone.
-            let to_ashby = claimed.kind != DeliveryKind::VendorWebhook.as_str();
+            let to_ashby = claimed.kind != DeliveryKind::VendorWebhook;
             AttemptResult::Throttled {
                 next_attempt_at_ms: until,
                 error: reason,
@@ -378,7 +377,7 @@ fn attempt_result(
 
 /// One line per attempt, each naming the delivery, its tenant and its assessment, so an
 /// operator can follow one customer's or one candidate's messages in the logs.
-fn log_attempt(claimed: &delivery::Model, result: &AttemptResult) {
+fn log_attempt(claimed: &Delivery, result: &AttemptResult) {
     let (id, kind, attempt) = (claimed.id, claimed.kind.as_str(), claimed.attempts + 1);
     let (tenant_id, assessment_id) = (claimed.tenant_id, claimed.assessment_id);
     match result {
@@ -421,15 +420,14 @@ mod tests {
     }
 
     /// A claimed delivery to Ashby that has failed `attempts` times, since `failing_since`.
-    fn claimed(attempts: i32, failing_since_ms: Option<i64>) -> delivery::Model {
-        delivery::Model {
-            id: Uuid::nil(),
-            kind: DeliveryKind::AshbyUpdate.as_str().into(),
-            tenant_id: Uuid::from_u128(7),
-            assessment_id: Uuid::nil(),
-            ordering_key: String::new(),
+    fn claimed(attempts: i32, failing_since_ms: Option<i64>) -> Delivery {
+        Delivery {
+            id: crate::domain::ids::DeliveryId(Uuid::nil()),
+            kind: DeliveryKind::AshbyUpdate,
+            tenant_id: crate::domain::ids::TenantId(Uuid::from_u128(7)),
+            assessment_id: crate::domain::ids::AssessmentId(Uuid::nil()),
             position: 0,
-            status: "pending".into(),
+            status: crate::domain::delivery::DeliveryStatus::Pending,
             attempts,
             next_attempt_at_ms: 0,
             lease_until_ms: None,
@@ -581,8 +579,8 @@ mod tests {
 
     #[test]
     fn a_vendor_endpoint_throttling_holds_back_only_its_own_webhook() {
-        let webhook = delivery::Model {
-            kind: DeliveryKind::VendorWebhook.as_str().into(),
+        let webhook = Delivery {
+            kind: DeliveryKind::VendorWebhook,
             ..claimed(0, None)
         };
         let result = attempt_result(

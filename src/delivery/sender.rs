@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entity::delivery;
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -12,8 +11,8 @@ use crate::ashby::client::AshbyClient;
 use crate::ashby::method::Method;
 use crate::ashby::updates;
 use crate::crypto::Sealer;
-use crate::domain::delivery::DeliveryKind;
-use crate::domain::ids::{AssessmentId, TenantId};
+use crate::domain::delivery::Delivery;
+use crate::domain::ids::TenantId;
 use crate::outgoing::CallOutcome;
 use crate::settings::{Settings, SettingsError};
 use crate::store::{assessments, tenants};
@@ -72,20 +71,14 @@ impl Sender {
     ///
     /// # Errors
     /// The outcome to record when the delivery cannot be sent (no key, no tenant, ...).
-    pub async fn prepare(&self, delivery: &delivery::Model) -> Result<Prepared, CallOutcome> {
+    pub async fn prepare(&self, delivery: &Delivery) -> Result<Prepared, CallOutcome> {
         let refused = |reason: String| CallOutcome::Refused {
             status: None,
             reason,
         };
-        let Some(kind) = DeliveryKind::parse(&delivery.kind) else {
-            return Err(refused(format!(
-                "unknown delivery kind {:?}",
-                delivery.kind
-            )));
-        };
-        if let Some(method) = Method::for_delivery(kind) {
+        if let Some(method) = Method::for_delivery(delivery.kind) {
             {
-                let tenant = match tenants::find(&self.db, TenantId(delivery.tenant_id)).await {
+                let tenant = match tenants::find(&self.db, delivery.tenant_id).await {
                     Ok(Some(tenant)) => tenant,
                     Ok(None) => {
                         return Err(refused(format!(
@@ -130,7 +123,7 @@ impl Sender {
             }
         } else if self.webhooks.is_some() {
             // The outbox row leaves the start request out: it is read back here.
-            match assessments::find_any(&self.db, AssessmentId(delivery.assessment_id)).await {
+            match assessments::find_any(&self.db, delivery.assessment_id).await {
                 Ok(Some(assessment)) => Ok(Prepared::Webhook {
                     body: rendered_body(&delivery.payload, &assessment.start_request),
                 }),
@@ -184,7 +177,7 @@ impl Sender {
 
     /// Sends a prepared delivery and says how it went. Never fails: every problem is an
     /// outcome.
-    pub async fn send(&self, prepared: &Prepared, delivery: &delivery::Model) -> CallOutcome {
+    pub async fn send(&self, prepared: &Prepared, delivery: &Delivery) -> CallOutcome {
         match (prepared, &self.webhooks) {
             (
                 Prepared::Ashby {

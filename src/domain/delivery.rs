@@ -1,5 +1,54 @@
 //! What a delivery is and where it stands. No IO.
 
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ids::{AssessmentId, DeliveryId, TenantId};
+
+/// One message in the outbox, as every layer above the store sees it: decoded once, in
+/// `store/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub kind: DeliveryKind,
+    pub tenant_id: TenantId,
+    /// The assessment it is about (for `addCompletedToCandidate`: the id we gave it).
+    pub assessment_id: AssessmentId,
+    /// Its place in line among the deliveries to the same destination about the same
+    /// assessment.
+    pub position: i64,
+    pub status: DeliveryStatus,
+    /// Attempts spent (throttled ones aside); a replay resets it.
+    pub attempts: i32,
+    pub next_attempt_at_ms: i64,
+    /// While a worker holds it: until when, and which claim.
+    pub lease_until_ms: Option<i64>,
+    pub lease_owner: Option<Uuid>,
+    pub last_error: Option<String>,
+    /// The body as stored (a vendor webhook's leaves the start request out).
+    pub payload: Value,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: Option<String>,
+    /// When its current run of retryable failures began.
+    pub failing_since_ms: Option<i64>,
+}
+
+/// One attempt to send a delivery, for the attempt log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1, 2, ... over the delivery's whole life (a replay does not restart it).
+    pub number: i32,
+    pub at_ms: i64,
+    pub duration_ms: i64,
+    pub http_status: Option<i32>,
+    /// `delivered`, `retry`, `throttled` or `dead`.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
 /// What a delivery sends, and to whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryKind {
@@ -87,5 +136,11 @@ impl DeliveryStatus {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

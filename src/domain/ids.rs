@@ -45,3 +45,7 @@ typed_id!(
     /// An entry of the catalog (`[[assessment_types]]`).
     AssessmentTypeId
 );
+typed_id!(
+    /// One message in the outbox (to Ashby or to the vendor).
+    DeliveryId
+);

@@ -1,13 +1,12 @@
 //! `POST /v1/completed-assessments`: an assessment taken outside Ashby's flow, attached
 //! to a candidate with `assessment.addCompletedToCandidate` — as a durable delivery.
 
-use entity::delivery;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::ashby::updates::{self, CandidateRef, CompletedOutsideAshby};
 use crate::domain::data_block::DataBlock;
-use crate::domain::delivery::DeliveryKind;
+use crate::domain::delivery::{Delivery, DeliveryKind};
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
 use crate::store::deliveries::{self, NewDelivery};
 use crate::store::{self, tenants};
@@ -50,7 +49,7 @@ pub async fn add_completed_assessment(
     outbound: &Outbound,
     partner_id: Option<Uuid>,
     new: NewCompletedAssessment,
-) -> Result<(AssessmentId, delivery::Model), CompletedError> {
+) -> Result<(AssessmentId, Delivery), CompletedError> {
     let partner_id = partner_id.ok_or(CompletedError::PartnerIdNotConfigured)?;
     if tenants::find(db, new.tenant_id).await?.is_none() {
         return Err(CompletedError::UnknownTenant(new.tenant_id));
@@ -88,5 +87,5 @@ pub async fn add_completed_assessment(
         return Err(CompletedError::IdempotencyKeyReused);
     }
     outbound.committed(created);
-    Ok((AssessmentId(delivery.assessment_id), delivery))
+    Ok((delivery.assessment_id, delivery))
 }

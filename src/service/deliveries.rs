@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 
-use entity::{delivery, delivery_attempt};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::delivery::webhook::rendered_body;
-use crate::domain::delivery::DeliveryKind;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryKind};
 use crate::domain::ids::AssessmentId;
 use crate::store::assessments;
 
@@ -18,12 +17,12 @@ use crate::store::{self, delivery_ops};
 #[derive(Debug)]
 pub enum RetryOutcome {
     /// Back in line, with a fresh attempt budget (its payload as sent).
-    Requeued(delivery::Model),
+    Requeued(Delivery),
     /// A later update of the same assessment reached Ashby already: this one is now
     /// `superseded` and will never be sent (replaying it would move Ashby backwards).
-    Superseded(delivery::Model),
+    Superseded(Delivery),
     /// Only a dead delivery can be retried; this one is not.
-    NotDead(delivery::Model),
+    NotDead(Delivery),
     NotFound,
 }
 
@@ -100,17 +99,17 @@ pub async fn retry_all_dead_deliveries(
 /// Database errors.
 pub async fn with_sent_payloads(
     db: &DatabaseConnection,
-    mut rows: Vec<delivery::Model>,
-) -> Result<Vec<delivery::Model>, DbErr> {
-    let mut start_requests: HashMap<Uuid, Option<serde_json::Value>> = HashMap::new();
+    mut rows: Vec<Delivery>,
+) -> Result<Vec<Delivery>, DbErr> {
+    let mut start_requests: HashMap<AssessmentId, Option<serde_json::Value>> = HashMap::new();
     for row in &mut rows {
-        if row.kind != DeliveryKind::VendorWebhook.as_str() {
+        if row.kind != DeliveryKind::VendorWebhook {
             continue;
         }
         let start_request = match start_requests.entry(row.assessment_id) {
             std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
             std::collections::hash_map::Entry::Vacant(new) => {
-                let found = assessments::find_any(db, AssessmentId(row.assessment_id)).await?;
+                let found = assessments::find_any(db, row.assessment_id).await?;
                 new.insert(found.map(|a| a.start_request))
             }
         };
@@ -129,7 +128,7 @@ pub async fn list_deliveries(
     db: &DatabaseConnection,
     filter: &delivery_ops::DeliveryFilter,
     limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
+) -> Result<Vec<Delivery>, DbErr> {
     let rows = delivery_ops::page(db, filter, limit).await?;
     with_sent_payloads(db, rows).await
 }
@@ -141,7 +140,7 @@ pub async fn list_deliveries(
 pub async fn show_delivery(
     db: &DatabaseConnection,
     id: Uuid,
-) -> Result<Option<(delivery::Model, Vec<delivery_attempt::Model>)>, DbErr> {
+) -> Result<Option<(Delivery, Vec<Attempt>)>, DbErr> {
     let Some(row) = delivery_ops::find(db, id).await? else {
         return Ok(None);
     };
@@ -154,9 +153,9 @@ pub async fn show_delivery(
 #[derive(Debug)]
 pub enum DismissOutcome {
     /// Now `dismissed`: final, not counted as dead.
-    Dismissed(delivery::Model),
+    Dismissed(Delivery),
     /// Only a dead delivery can be dismissed; this one is not.
-    NotDead(delivery::Model),
+    NotDead(Delivery),
     NotFound,
 }
 

@@ -11,8 +11,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
-use crate::domain::ids::TenantId;
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliveryStatus};
+use crate::domain::ids::{AssessmentId, DeliveryId, TenantId};
 use crate::domain::tenant::AshbyOutcome;
 
 /// A delivery to write in the transaction of the change that causes it.
@@ -33,8 +33,8 @@ pub async fn enqueue(
     db: &impl ConnectionTrait,
     new: NewDelivery,
     now_ms: i64,
-) -> Result<delivery::Model, DbErr> {
-    enqueue_row(db, new_row(new, now_ms)).await
+) -> Result<Delivery, DbErr> {
+    decode(enqueue_row(db, new_row(new, now_ms)).await?)
 }
 
 /// Enqueues unless the tenant already has a delivery with the same idempotency key
@@ -47,10 +47,10 @@ pub async fn enqueue_once(
     db: &impl ConnectionTrait,
     new: NewDelivery,
     now_ms: i64,
-) -> Result<(delivery::Model, bool), DbErr> {
+) -> Result<(Delivery, bool), DbErr> {
     let row = new_row(new, now_ms);
     let Some(key) = row.idempotency_key.clone() else {
-        return enqueue_row(db, row).await.map(|row| (row, true));
+        return Ok((decode(enqueue_row(db, row).await?)?, true));
     };
     let inserted = delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
         .on_conflict(OnConflict::new().do_nothing().to_owned())
@@ -58,14 +58,15 @@ pub async fn enqueue_once(
         .exec_without_returning(db)
         .await?;
     if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
-        return Ok((row, true));
+        return Ok((decode(row)?, true));
     }
     delivery::Entity::find()
         .filter(delivery::Column::TenantId.eq(row.tenant_id))
         .filter(delivery::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?
-        .map(|existing| (existing, false))
+        .map(|existing| decode(existing).map(|existing| (existing, false)))
+        .transpose()?
         .ok_or_else(|| DbErr::RecordNotFound("the delivery of an idempotency key".into()))
 }
 
@@ -143,7 +144,7 @@ pub async fn claim(
     now_ms: i64,
     lease_ms: i64,
     limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
+) -> Result<Vec<Delivery>, DbErr> {
     let (d, e) = (Alias::new("d"), Alias::new("e"));
     let pending = DeliveryStatus::Pending.as_str();
     let col = |table: &Alias, column: delivery::Column| Expr::col((table.clone(), column));
@@ -208,7 +209,10 @@ pub async fn claim(
         .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
         .filter(delivery::Column::Id.in_subquery(due))
         .exec_with_returning(db)
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// How one attempt ended.
@@ -256,7 +260,7 @@ pub struct AttemptRecord {
 /// Database errors.
 pub async fn finish_attempt(
     db: &DatabaseConnection,
-    claimed: &delivery::Model,
+    claimed: &Delivery,
     record: AttemptRecord,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
@@ -268,7 +272,7 @@ pub async fn finish_attempt(
 
 async fn record_attempt(
     db: &impl ConnectionTrait,
-    claimed: &delivery::Model,
+    claimed: &Delivery,
     record: AttemptRecord,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
@@ -337,7 +341,7 @@ async fn record_attempt(
             Expr::val(Option::<i64>::None),
         )
         .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
-        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::Id.eq(claimed.id.0))
         .filter(delivery::Column::LeaseOwner.eq(claimed.lease_owner))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .exec(db)
@@ -348,12 +352,12 @@ async fn record_attempt(
     // Numbered over the delivery's whole life: a replay resets `attempts` (the budget),
     // not the log.
     let logged = delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::DeliveryId.eq(claimed.id))
+        .filter(delivery_attempt::Column::DeliveryId.eq(claimed.id.0))
         .count(db)
         .await?;
     let log = delivery_attempt::ActiveModel {
         id: Set(Uuid::new_v4()),
-        delivery_id: Set(claimed.id),
+        delivery_id: Set(claimed.id.0),
         attempt: Set(i32::try_from(logged).unwrap_or(i32::MAX).saturating_add(1)),
         at_ms: Set(record.started_ms),
         duration_ms: Set(record.duration_ms),
@@ -365,8 +369,7 @@ async fn record_attempt(
         .exec_without_returning(db)
         .await?;
     if let Some(outcome) = ashby_outcome(claimed, &record) {
-        super::tenants::record_ashby_outcome(db, TenantId(claimed.tenant_id), &outcome, now_ms)
-            .await?;
+        super::tenants::record_ashby_outcome(db, claimed.tenant_id, &outcome, now_ms).await?;
     }
     Ok(true)
 }
@@ -409,7 +412,7 @@ async fn pause_sending(
 ///
 /// # Errors
 /// Database errors.
-pub async fn release(db: &impl ConnectionTrait, claimed: &delivery::Model) -> Result<(), DbErr> {
+pub async fn release(db: &impl ConnectionTrait, claimed: &Delivery) -> Result<(), DbErr> {
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LeaseOwner,
@@ -419,7 +422,7 @@ pub async fn release(db: &impl ConnectionTrait, claimed: &delivery::Model) -> Re
             delivery::Column::LeaseUntilMs,
             Expr::val(Option::<i64>::None),
         )
-        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::Id.eq(claimed.id.0))
         .filter(delivery::Column::LeaseOwner.eq(claimed.lease_owner))
         .exec(db)
         .await?;
@@ -468,8 +471,8 @@ fn tenant_is_enabled(d: &Alias) -> sea_orm::sea_query::SimpleExpr {
 
 /// What a recorded attempt says about the tenant's Ashby key, for deliveries to Ashby
 /// that ended (delivered or dead); `None` otherwise.
-fn ashby_outcome(claimed: &delivery::Model, record: &AttemptRecord) -> Option<AshbyOutcome> {
-    if DeliveryKind::parse(&claimed.kind)? == DeliveryKind::VendorWebhook {
+fn ashby_outcome(claimed: &Delivery, record: &AttemptRecord) -> Option<AshbyOutcome> {
+    if claimed.kind == DeliveryKind::VendorWebhook {
         return None;
     }
     match &record.result {
@@ -480,4 +483,36 @@ fn ashby_outcome(claimed: &delivery::Model, record: &AttemptRecord) -> Option<As
         AttemptResult::Dead { error } => Some(AshbyOutcome::Failed(error.clone())),
         AttemptResult::RetryAt { .. } | AttemptResult::Throttled { .. } => None,
     }
+}
+
+/// The one place an outbox row is decoded. A kind or status this version does not know
+/// (the database was edited by hand, or written by a newer version) is
+/// [`super::unreadable`], not a connection problem.
+///
+/// # Errors
+/// An unknown kind or status.
+pub fn decode(row: delivery::Model) -> Result<Delivery, DbErr> {
+    let what = |column: &str| format!("delivery {} column {column}", row.id);
+    Ok(Delivery {
+        kind: DeliveryKind::parse(&row.kind)
+            .ok_or_else(|| super::unreadable(what("kind"), &row.kind))?,
+        status: DeliveryStatus::parse(&row.status)
+            .ok_or_else(|| super::unreadable(what("status"), &row.status))?,
+        id: DeliveryId(row.id),
+        tenant_id: TenantId(row.tenant_id),
+        assessment_id: AssessmentId(row.assessment_id),
+        position: row.position,
+        attempts: row.attempts,
+        next_attempt_at_ms: row.next_attempt_at_ms,
+        lease_until_ms: row.lease_until_ms,
+        lease_owner: row.lease_owner,
+        last_error: row.last_error,
+        payload: row.payload,
+        created_at_ms: row.created_at_ms,
+        updated_at_ms: row.updated_at_ms,
+        delivered_at_ms: row.delivered_at_ms,
+        idempotency_key: row.idempotency_key,
+        request_fingerprint: row.request_fingerprint,
+        failing_since_ms: row.failing_since_ms,
+    })
 }

@@ -9,12 +9,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
+use super::deliveries::decode;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryKind, DeliveryStatus};
 
 /// # Errors
 /// Database errors.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<delivery::Model>, DbErr> {
-    delivery::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Delivery>, DbErr> {
+    delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(decode)
+        .transpose()
 }
 
 /// An assessment's deliveries, in the order they go out.
@@ -24,13 +29,16 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<delivery
 pub async fn for_assessment(
     db: &impl ConnectionTrait,
     assessment_id: Uuid,
-) -> Result<Vec<delivery::Model>, DbErr> {
+) -> Result<Vec<Delivery>, DbErr> {
     delivery::Entity::find()
         .filter(delivery::Column::AssessmentId.eq(assessment_id))
         .order_by_asc(delivery::Column::Position)
         .order_by_asc(delivery::Column::CreatedAtMs)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// Deliveries for operators, newest first.
@@ -42,7 +50,7 @@ pub async fn list(
     status: Option<DeliveryStatus>,
     tenant_id: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
+) -> Result<Vec<Delivery>, DbErr> {
     let mut query = delivery::Entity::find();
     if let Some(status) = status {
         query = query.filter(delivery::Column::Status.eq(status.as_str()));
@@ -55,7 +63,10 @@ pub async fn list(
         .order_by_desc(delivery::Column::Position)
         .limit(limit)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// Re-queues dead deliveries (one, or all when `id` is None) for an immediate attempt
@@ -156,7 +167,7 @@ pub async fn page(
     db: &impl ConnectionTrait,
     filter: &DeliveryFilter,
     limit: u64,
-) -> Result<Vec<delivery::Model>, DbErr> {
+) -> Result<Vec<Delivery>, DbErr> {
     use sea_orm::Condition;
     let mut query = delivery::Entity::find();
     if let Some(status) = filter.status {
@@ -187,22 +198,32 @@ pub async fn page(
         .order_by_desc(delivery::Column::Id)
         .limit(limit)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// A delivery's attempts, oldest first.
 ///
 /// # Errors
 /// Database errors.
-pub async fn attempts_of(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Vec<delivery_attempt::Model>, DbErr> {
-    delivery_attempt::Entity::find()
+pub async fn attempts_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<Attempt>, DbErr> {
+    Ok(delivery_attempt::Entity::find()
         .filter(delivery_attempt::Column::DeliveryId.eq(id))
         .order_by_asc(delivery_attempt::Column::Attempt)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(|row| Attempt {
+            number: row.attempt,
+            at_ms: row.at_ms,
+            duration_ms: row.duration_ms,
+            http_status: row.http_status,
+            outcome: row.outcome,
+            error: row.error,
+        })
+        .collect())
 }
 
 /// Marks a dead delivery dismissed (final; not counted as dead). Returns whether it was

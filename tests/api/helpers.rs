@@ -429,9 +429,15 @@ impl TestApp {
     }
 
     /// The deliveries of an assessment, in order.
+    /// The stored rows, as they are in the database (tests look at the columns).
     pub async fn deliveries_of(&self, assessment_id: &str) -> Vec<entity::delivery::Model> {
-        let id = assessment_id.parse().unwrap();
-        ashby_partner::store::delivery_ops::for_assessment(&self.db, id)
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+        let id: uuid::Uuid = assessment_id.parse().unwrap();
+        entity::delivery::Entity::find()
+            .filter(entity::delivery::Column::AssessmentId.eq(id))
+            .order_by_asc(entity::delivery::Column::Position)
+            .order_by_asc(entity::delivery::Column::CreatedAtMs)
+            .all(&self.db)
             .await
             .unwrap()
     }

@@ -62,7 +62,7 @@ async fn replicas_with_clocks_a_minute_apart_send_each_delivery_once() {
         .await
         .unwrap()
         .iter()
-        .filter(|d| d.kind == "assessment.update")
+        .filter(|d| d.kind == ashby_partner::domain::delivery::DeliveryKind::AshbyUpdate)
         .count();
 
     let on_time = (*app.engine).clone();
