@@ -76,7 +76,7 @@ pub async fn retry(
 /// Every delivery, newest first, in pages; filter by status, tenant, assessment, kind.
 #[utoipa::path(get, path = "/v1/deliveries",
     params(
-        ("status" = Option<String>, Query, description = "pending, delivered, dead or dismissed"),
+        ("status" = Option<String>, Query, description = "pending, delivered, dead, dismissed or superseded"),
         ("tenant_id" = Option<Uuid>, Query),
         ("assessment_id" = Option<Uuid>, Query),
         ("kind" = Option<String>, Query, description = "assessment.update, assessment.addCompletedToCandidate or vendor.webhook"),
@@ -134,7 +134,7 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(DeliveryFilter, u64),
             .get("status")
             .map(|text| {
                 DeliveryStatus::parse(text).ok_or_else(|| {
-                    format!("status must be one of pending, delivered, dead, dismissed (got {text:?})")
+                    format!("status must be one of pending, delivered, dead, dismissed, superseded (got {text:?})")
                 })
             })
             .transpose()?,
