@@ -26,6 +26,11 @@ pub struct AshbyCaller {
 }
 
 impl AshbyCaller {
+    /// This request's answer to a database error (see [`PartnerError::database`]).
+    pub fn database_error(&self, error: sea_orm::DbErr) -> PartnerError {
+        PartnerError::database(&error, self.request_id.clone())
+    }
+
     /// Builds an error for this request (it carries the request id).
     pub fn error(
         &self,
@@ -72,7 +77,7 @@ impl FromRequest for AshbyCaller {
                     })
                 }
                 Ok(None) => Err(PartnerError::unauthorized(request_id)),
-                Err(error) => Err(PartnerError::unavailable(&error, request_id)),
+                Err(error) => Err(PartnerError::database(&error, request_id)),
             }
         })
     }

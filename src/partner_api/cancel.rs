@@ -48,7 +48,7 @@ pub async fn cancel(
     };
     let outcome = cancel_by_ashby(&state.db, &state.outbound, caller.tenant_id, id)
         .await
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+        .map_err(|error| caller.database_error(error))?;
     Ok(match outcome {
         CancelOutcome::Cancelled => {
             tracing::info!(assessment_id = %id, "assessment cancelled by Ashby");

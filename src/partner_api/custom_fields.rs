@@ -29,7 +29,7 @@ pub async fn list(
 ) -> Result<HttpResponse, PartnerError> {
     let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
         .await
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+        .map_err(|error| caller.database_error(error))?;
     let fields: Vec<Field<'_>> = catalog
         .custom_fields()
         .iter()

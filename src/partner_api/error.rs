@@ -59,12 +59,12 @@ impl PartnerError {
         error
     }
 
-    /// The id tracing-actix-web gave this request, for `errorInfo.requestId`.
     /// The message shown to the caller.
     pub fn message(&self) -> &str {
         &self.message
     }
 
+    /// The id tracing-actix-web gave this request, for `errorInfo.requestId`.
     pub fn request_id_of(req: &HttpRequest) -> String {
         req.extensions()
             .get::<RequestId>()
@@ -84,6 +84,21 @@ impl PartnerError {
     /// 422 with a message that names what to fix.
     pub fn invalid(code: &'static str, message: impl Into<String>, request_id: String) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message, request_id)
+    }
+
+    /// A database error: 503 ("try again"), except stored data that does not decode —
+    /// retrying cannot help, so that is a 500, with the cause in the log.
+    pub fn database(error: &sea_orm::DbErr, request_id: String) -> Self {
+        if crate::store::is_unreadable(error) {
+            tracing::error!(%error, "partner API request failed on unreadable stored data");
+            return Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stored_data_unreadable",
+                "The assessment service could not read its own data; the vendor has been told.",
+                request_id,
+            );
+        }
+        Self::unavailable(error, request_id)
     }
 
     /// An infrastructure failure: the cause goes to the log, a generic message out.

@@ -25,7 +25,7 @@ pub async fn list(
 ) -> Result<HttpResponse, PartnerError> {
     let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
         .await
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+        .map_err(|error| caller.database_error(error))?;
     let results: Vec<ListedType<'_>> = catalog
         .active_types()
         .map(|t| ListedType {

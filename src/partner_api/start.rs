@@ -26,7 +26,7 @@ pub async fn start(
     }
     let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
         .await
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+        .map_err(|error| caller.database_error(error))?;
     // Only a type the tenant's catalog offers now may be started; inactive and removed
     // types stay readable for the assessments already started with them.
     let request = StartRequest::parse(raw, |id| catalog.find_active(id).is_some()).map_err(
@@ -48,7 +48,7 @@ pub async fn start(
     )?;
     let outcome = start_assessment(&state.db, &state.outbound, caller.tenant_id, &request)
         .await
-        .map_err(|error| PartnerError::unavailable(&error, caller.request_id.clone()))?;
+        .map_err(|error| caller.database_error(error))?;
     let assessment = outcome.assessment;
     if outcome.created {
         tracing::info!(assessment_id = %assessment.id, "assessment started");
