@@ -58,7 +58,7 @@ async fn main() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let mut settings = Settings::builtin().unwrap();
-    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     settings.security.encryption_key = Some(random_secret_base64().into());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::domain::ids::AssessmentId;
-use crate::settings::{SettingsError, VendorSettings};
+use crate::settings::VendorSettings;
 use crate::tokens::TokenKeys;
 
 #[derive(Clone)]
@@ -15,14 +15,12 @@ pub struct CandidateLinks {
 }
 
 impl CandidateLinks {
-    /// # Errors
-    /// An invalid `vendor.candidate_link_ttl`.
-    pub fn new(settings: &VendorSettings, keys: TokenKeys) -> Result<Self, SettingsError> {
-        Ok(Self {
+    pub fn new(settings: &VendorSettings, keys: TokenKeys) -> Self {
+        Self {
             template: Some(settings.candidate_url_template.clone()).filter(|t| !t.is_empty()),
-            ttl: settings.candidate_link_ttl()?,
+            ttl: settings.candidate_link_ttl,
             keys,
-        })
+        }
     }
 
     /// The candidate's link to an assessment started at `started_at_ms`; `None` when no

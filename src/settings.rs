@@ -50,15 +50,16 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
-    pub bind: String,
+    #[serde(deserialize_with = "socket_addr")]
+    pub bind: SocketAddr,
     pub public_url: String,
     pub max_body_bytes: usize,
     /// How long a client may take to send its whole request body; then 408.
     pub body_read_timeout_ms: u64,
     /// When set, a second listener: the vendor API (but candidate sessions), the OpenAPI
     /// document and metrics are served only there. Empty: everything on `bind`.
-    #[serde(default)]
-    pub admin_bind: String,
+    #[serde(default, deserialize_with = "optional_socket_addr")]
+    pub admin_bind: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,7 +113,8 @@ pub struct VendorSettings {
     #[serde(default)]
     pub webhook_secret_file: Option<PathBuf>,
     pub candidate_url_template: String,
-    pub candidate_link_ttl: String,
+    #[serde(deserialize_with = "duration")]
+    pub candidate_link_ttl: Duration,
     pub feed_delay_ms: u64,
     /// An open assessment with no event for this long becomes expired; `None`: never.
     #[serde(deserialize_with = "optional_duration")]
@@ -308,8 +310,6 @@ impl Settings {
     /// # Errors
     /// The first invalid value, with its key and what to fix.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        self.server.bind_addr()?;
-        self.server.admin_bind_addr()?;
         parse_http_url("server.public_url", &self.server.public_url)?;
         parse_http_url("ashby.base_url", &self.ashby.base_url)?;
         if self.server.max_body_bytes == 0 {
@@ -355,7 +355,6 @@ impl Settings {
                 &template.replace("{token}", "t"),
             )?;
         }
-        self.vendor.candidate_link_ttl()?;
         catalog::validate_types("assessment_types", self.catalog().types()).map_err(invalid)?;
         validate_custom_fields(&self.custom_fields)
     }
@@ -395,40 +394,12 @@ fn toml_file(path: &Path) -> File<config::FileSourceFile, FileFormat> {
 }
 
 impl ServerSettings {
-    /// `server.admin_bind`, when set.
-    ///
-    /// # Errors
-    /// When it is set and not `host:port`.
-    pub fn admin_bind_addr(&self) -> Result<Option<SocketAddr>, SettingsError> {
-        let text = self.admin_bind.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        text.parse().map(Some).map_err(|_| {
-            invalid(format!(
-                "server.admin_bind must be empty or an address and port such as 127.0.0.1:8081, not {:?}",
-                self.admin_bind
-            ))
-        })
-    }
-
     /// The path of `server.public_url` without its trailing `/` (`"/ashby"`), where the
     /// partner routes are served too; `None` when the URL has no path.
     pub fn public_path_prefix(&self) -> Option<String> {
         let url = url::Url::parse(&self.public_url).ok()?;
         let path = url.path().trim_end_matches('/');
         (!path.is_empty()).then(|| path.to_owned())
-    }
-
-    /// # Errors
-    /// When `server.bind` is not `host:port`.
-    pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {
-        self.bind.parse().map_err(|_| {
-            invalid(format!(
-                "server.bind must be an address and port such as 127.0.0.1:8080, not {:?}",
-                self.bind
-            ))
-        })
     }
 }
 
@@ -489,18 +460,43 @@ impl VendorSettings {
         }
         Ok(secrecy::SecretBox::new(Box::new(key)))
     }
-
-    /// # Errors
-    /// When `vendor.candidate_link_ttl` is not a duration such as `7d`.
-    pub fn candidate_link_ttl(&self) -> Result<Duration, SettingsError> {
-        parse_duration("vendor.candidate_link_ttl", &self.candidate_link_ttl).map_err(invalid)
-    }
 }
 
 /// Parses a positive duration such as `90m`, `12h`, `7d`.
 ///
 /// # Errors
 /// A message naming `what` when the text is not a positive duration.
+/// `host:port`, parsed once at load.
+fn socket_addr<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.trim().parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "must be an address and port such as 127.0.0.1:8080, not {text:?}"
+        ))
+    })
+}
+
+/// `host:port`, or empty for none.
+fn optional_socket_addr<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "must be empty or an address and port such as 127.0.0.1:8081, not {text:?}"
+        ))
+    })
+}
+
+/// A duration written like `90s`, `15m`, `72h` or `14d`, parsed once at load.
+fn duration<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration("the duration", text.trim()).map_err(serde::de::Error::custom)
+}
+
 /// A duration written like `90s`, `15m`, `72h` or `14d`, parsed once at load; an empty
 /// string is `None`.
 fn optional_duration<'de, D: serde::Deserializer<'de>>(

@@ -78,22 +78,22 @@ impl Application {
         db: DatabaseConnection,
         secrets: ServerSecrets,
     ) -> Result<Self, StartupError> {
-        let bind = settings.server.bind_addr()?;
+        let bind = settings.server.bind;
         let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
-            bind: settings.server.bind.clone(),
+            bind: bind.to_string(),
             source,
         })?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
-                bind: settings.server.bind.clone(),
+                bind: bind.to_string(),
                 source,
             })?
             .port();
-        let admin = match settings.server.admin_bind_addr()? {
+        let admin = match settings.server.admin_bind {
             Some(addr) => {
                 let bind_error = |source| StartupError::Bind {
-                    bind: settings.server.admin_bind.clone(),
+                    bind: addr.to_string(),
                     source,
                 };
                 let listener = TcpListener::bind(addr).map_err(bind_error)?;
@@ -113,7 +113,7 @@ impl Application {
         );
         let tokens = TokenKeys::new(&secrets.token_secret)?;
         let outbound = Outbound {
-            candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone())?,
+            candidate_links: CandidateLinks::new(&settings.vendor, tokens.clone()),
             vendor_webhooks: !settings.vendor.webhook_url.is_empty(),
             waker: waker.clone(),
         };

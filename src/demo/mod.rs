@@ -87,7 +87,7 @@ fn configure(
     webhook_key: &[u8],
 ) {
     use base64::Engine as _;
-    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = format!("sqlite://{}/demo.db?mode=rwc", workdir.display());
     settings.database.auto_migrate = true;
     settings.security.encryption_key = Some(random_secret_base64().into());

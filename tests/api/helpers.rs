@@ -75,7 +75,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     static SECRETS: OnceLock<(String, String)> = OnceLock::new();
     let (key, token) = SECRETS.get_or_init(|| (random_secret_base64(), random_secret_base64()));
     let mut settings = Settings::builtin().unwrap();
-    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = database_url.into();
     settings.database.max_connections = 5;
     // Tests read the feed right after writing; the delay has a test of its own.

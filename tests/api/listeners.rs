@@ -53,7 +53,7 @@ async fn partner_routes_answer_at_the_root_and_under_the_public_url_path() {
 /// and admin addresses.
 async fn with_admin_listener(app: &TestApp) -> (String, String) {
     let mut settings: Settings = app.settings.clone();
-    settings.server.admin_bind = "127.0.0.1:0".into();
+    settings.server.admin_bind = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     let db = store::connect(&settings.database).await.unwrap();
     let secrets = ServerSecrets::resolve(&settings).unwrap();
     let application = Application::build_with(settings, db, secrets).unwrap();
