@@ -64,6 +64,10 @@ async fn main() {
     settings.security.encryption_key = Some(random_secret_base64().into());
     settings.security.token_secret = Some(random_secret_base64().into());
     settings.ashby.base_url = ashby_url;
+    // The bench measures the server, not the per-tenant rate limiter (one tenant, 32
+    // clients would spend most of the run on 429s).
+    settings.limits.partner_requests_per_second = 0;
+    settings.limits.vendor_requests_per_second = 0;
     if let Some(pool) = std::env::var("BENCH_POOL")
         .ok()
         .and_then(|p| p.parse().ok())
