@@ -422,7 +422,18 @@ pub async fn record_ashby_outcome(
 ) -> Result<(), DbErr> {
     let update = tenant::Entity::update_many().filter(tenant::Column::Id.eq(id.0));
     let update = match outcome {
+        // Every delivery succeeding would otherwise write the tenant's row, and concurrent
+        // deliveries of one tenant would queue on its lock: write only when something
+        // changes, or when `last_delivered_at` is more than a second old.
         AshbyOutcome::Delivered => update
+            .filter(
+                sea_orm::Condition::any()
+                    .add(tenant::Column::AshbyKeyStatus.ne(AshbyKeyStatus::Verified.as_str()))
+                    .add(tenant::Column::AshbyKeyError.is_not_null())
+                    .add(tenant::Column::LastDeliveryError.is_not_null())
+                    .add(tenant::Column::LastDeliveredAtMs.is_null())
+                    .add(tenant::Column::LastDeliveredAtMs.lt(at_ms - 1_000)),
+            )
             .col_expr(
                 tenant::Column::AshbyKeyStatus,
                 Expr::value(AshbyKeyStatus::Verified.as_str()),
