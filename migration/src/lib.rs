@@ -9,6 +9,7 @@ mod m20261128_000004_vendor_tokens;
 mod m20261128_000005_write_probe;
 mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
+mod m20261128_000010_key_check;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_write_probe::Migration),
             Box::new(m20261128_000008_ashby_webhooks::Migration),
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
+            Box::new(m20261128_000010_key_check::Migration),
         ]
     }
 }

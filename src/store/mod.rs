@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod erasure;
 mod private_files;
 pub mod retention;
+pub mod schema;
 pub mod tenants;
 pub mod vendor_tokens;
 

@@ -25,6 +25,7 @@ mod migrations;
 mod openapi;
 mod partner_auth;
 mod retention;
+mod safe_ops;
 mod stored_once;
 mod throttling;
 mod vendor_auth;
