@@ -62,6 +62,7 @@ async fn run(mut command: Command) -> Run {
 
 /// Starts `serve` and reads its log until a line contains `until` or it exits; then
 /// stops it. Returns the lines read and whether it exited by itself (a refusal).
+/// `STARTED` ends the read as soon as the server listens, summary or not.
 async fn serve_until(mut command: Command, until: &'static str) -> (Vec<String>, bool) {
     command
         .arg("serve")
@@ -89,6 +90,9 @@ async fn serve_until(mut command: Command, until: &'static str) -> (Vec<String>,
     .await
     .unwrap()
 }
+
+/// In the line `serve` logs once its listener is bound.
+const STARTED: &str = " listening ";
 
 /// The binary with no inherited configuration, no configured secrets, from `cwd`.
 fn bare_binary(cwd: &Path, database_url: &str) -> Command {
@@ -279,7 +283,7 @@ async fn a_schema_newer_than_the_binary_is_refused_by_every_command_whatever_aut
         }
         let mut command = app.binary(cwd.path());
         command.env("ASHBY_PARTNER__DATABASE__AUTO_MIGRATE", auto_migrate);
-        let (lines, refused) = serve_until(command, "startup: public listener").await;
+        let (lines, refused) = serve_until(command, STARTED).await;
         assert!(
             refused,
             "serve started (auto_migrate = {auto_migrate}): {lines:?}"
@@ -445,11 +449,8 @@ async fn a_different_encryption_key_is_refused_at_start_against_the_value_stored
     );
 
     let other_key = random_secret_base64();
-    let (lines, refused) = serve_until(
-        with_encryption_key(&app, cwd.path(), &other_key),
-        "startup: public listener",
-    )
-    .await;
+    let (lines, refused) =
+        serve_until(with_encryption_key(&app, cwd.path(), &other_key), STARTED).await;
     assert!(refused, "serve started with another key: {lines:?}");
     let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{lines:?}");
@@ -464,7 +465,7 @@ async fn a_different_encryption_key_is_refused_at_start_against_the_value_stored
         .assert_refused("tenant create", &[KEY_MISMATCH]);
 
     // The right key still starts.
-    let (lines, refused) = serve_until(app.binary(cwd.path()), "startup: public listener").await;
+    let (lines, refused) = serve_until(app.binary(cwd.path()), STARTED).await;
     assert!(!refused, "{lines:?}");
 }
 
