@@ -107,7 +107,7 @@ fn load_or_create_secrets_file(path: &Path) -> Result<SecretsFile, SecretsError>
             match publish_private_file(path, &secrets) {
                 Ok(()) => {
                     tracing::warn!(
-                        path = %path.display(),
+                        path = %crate::store::schema::absolute(path).display(),
                         "security.encryption_key / security.token_secret unset: generated them into a 0600 file; back it up with the database"
                     );
                     Ok(secrets)

@@ -68,6 +68,9 @@ pub struct DatabaseSettings {
     pub url: String,
     pub auto_migrate: bool,
     pub max_connections: u32,
+    /// Run on a schema a newer binary migrated (a rollback; see docs/deployment.md).
+    #[serde(default)]
+    pub allow_newer_schema: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

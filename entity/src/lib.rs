@@ -9,6 +9,7 @@ pub mod assessment;
 pub mod delivery;
 pub mod delivery_attempt;
 pub mod delivery_pause;
+pub mod key_check;
 pub mod partner_key;
 pub mod tenant;
 pub mod tenant_catalog;

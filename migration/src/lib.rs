@@ -11,6 +11,7 @@ mod m20261128_000006_tenant_management;
 mod m20261128_000007_tenant_catalogs;
 mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
+mod m20261128_000010_key_check;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_tenant_catalogs::Migration),
             Box::new(m20261128_000008_ashby_webhooks::Migration),
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
+            Box::new(m20261128_000010_key_check::Migration),
         ]
     }
 }

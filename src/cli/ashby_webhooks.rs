@@ -16,6 +16,7 @@ pub async fn run(
     json: bool,
 ) -> anyhow::Result<()> {
     let secrets = ServerSecrets::resolve(settings)?;
+    super::check_encryption_key(db, &secrets.sealer).await?;
     let registration = register_ashby_webhooks(db, &secrets.sealer, settings, id).await?;
     print(json, &registration.answer(), |answer| {
         let str_of = |key: &str| answer[key].as_str().unwrap_or_default().to_owned();

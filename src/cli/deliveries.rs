@@ -59,7 +59,11 @@ pub enum DeliveriesCommand {
 }
 
 pub async fn run(command: DeliveriesCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = super::open_database(settings).await?;
+    let access = match command {
+        DeliveriesCommand::List { .. } | DeliveriesCommand::Show { .. } => super::Access::Read,
+        DeliveriesCommand::Retry { .. } | DeliveriesCommand::Dismiss { .. } => super::Access::Write,
+    };
+    let db = super::open_database(settings, access).await?;
     match command {
         DeliveriesCommand::List {
             status,

@@ -149,7 +149,11 @@ struct Revoked {
 }
 
 pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<()> {
-    let db = super::open_database(&settings).await?;
+    let access = match command {
+        TenantCommand::List { .. } | TenantCommand::Show { .. } => super::Access::Read,
+        _ => super::Access::Write,
+    };
+    let db = super::open_database(&settings, access).await?;
     match command {
         TenantCommand::Create {
             name,
@@ -204,6 +208,7 @@ pub async fn run(command: TenantCommand, settings: Settings) -> anyhow::Result<(
         TenantCommand::SetAshbyKey { id, key, json } => {
             let id = parse_tenant_id(&id)?;
             let secrets = ServerSecrets::resolve(&settings)?;
+            super::check_encryption_key(&db, &secrets.sealer).await?;
             let key = read_key_argument(&key)?;
             service::set_ashby_key(&db, &secrets.sealer, id, &key.into()).await?;
             print(
@@ -318,6 +323,7 @@ async fn create(
         .map(|key| read_key_argument(&key))
         .transpose()?;
     let secrets = ServerSecrets::resolve(settings)?;
+    super::check_encryption_key(db, &secrets.sealer).await?;
     let onboarded = service::onboard_tenant(
         db,
         &secrets.sealer,

@@ -9,8 +9,8 @@ use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::open_database;
 use super::output::print;
+use super::{Access, open_database};
 use crate::secrets::ServerSecrets;
 use crate::settings::{Settings, parse_duration};
 use crate::store::vendor_tokens;
@@ -115,7 +115,7 @@ async fn create(
     let secrets = ServerSecrets::resolve(settings)?;
     let issued = TokenKeys::new(&secrets.token_secret)?.issue_scoped_token(ttl, scope)?;
     // Recorded before it is shown: a token nobody can revoke is never handed out.
-    let db = open_database(settings).await?;
+    let db = open_database(settings, Access::Write).await?;
     vendor_tokens::record(&db, &issued, label)
         .await
         .context("cannot record the token")?;
@@ -137,7 +137,7 @@ async fn create(
 }
 
 async fn list(settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = open_database(settings, Access::Read).await?;
     let listed: Vec<Listed> = vendor_tokens::list(&db)
         .await
         .context("cannot read the tokens")?
@@ -168,7 +168,7 @@ async fn revoke(settings: &Settings, id: &str, json: bool) -> anyhow::Result<()>
     let id: Uuid = id.trim().parse().map_err(|_| {
         anyhow::anyhow!("token id {id:?} is not a UUID: see `ashby-partner token list`")
     })?;
-    let db = open_database(settings).await?;
+    let db = open_database(settings, Access::Write).await?;
     let Some(row) = vendor_tokens::revoke(&db, id)
         .await
         .context("cannot revoke the token")?

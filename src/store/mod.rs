@@ -10,6 +10,7 @@ pub mod delivery_stats;
 pub mod erasure;
 mod private_files;
 pub mod retention;
+pub mod schema;
 pub mod tenants;
 pub mod vendor_tokens;
 

@@ -28,6 +28,7 @@ mod migrations;
 mod openapi;
 mod partner_auth;
 mod retention;
+mod safe_ops;
 mod secret_files;
 mod stored_once;
 mod tenant_catalogs;
