@@ -93,7 +93,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
 /// has space again. Closing such a connection rolls back whatever it holds.
 async fn released_clean_sqlite(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
     if SqliteTransactionManager::get_transaction_depth(conn) != 0 {
-        tracing::warn!("closing a database connection left inside a transaction");
+        // Also what a transaction dropped on an early return leaves (its rollback is only
+        // queued): routine, so not a warning; closing it is the rollback.
+        tracing::debug!("closing a database connection left inside a transaction");
         return Ok(false);
     }
     // BEGIN fails inside a transaction; in autocommit mode BEGIN (deferred) and ROLLBACK
@@ -116,7 +118,9 @@ async fn released_clean_sqlite(conn: &mut SqliteConnection) -> Result<bool, sqlx
 /// taken at a later message than the transaction's, and they never agree.
 async fn released_clean_postgres(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     if PgTransactionManager::get_transaction_depth(conn) != 0 {
-        tracing::warn!("closing a database connection left inside a transaction");
+        // Also what a transaction dropped on an early return leaves (its rollback is only
+        // queued): routine, so not a warning; closing it is the rollback.
+        tracing::debug!("closing a database connection left inside a transaction");
         return Ok(false);
     }
     let row = sqlx::raw_sql(sqlx::AssertSqlSafe(
