@@ -3,14 +3,12 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::dto::{DeliveryList, DeliveryPage, ErrorBody, RetriedDeliveries};
-use super::tenants::{decode_cursor, parse_limit};
+use super::paging;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
 use crate::representation::{self, Delivery, DeliveryWithAttempts};
@@ -97,10 +95,7 @@ pub async fn list(
     caller.require(Access::ReadManagement)?;
     let (filter, limit) = parse_query(&query).map_err(VendorError::invalid)?;
     let rows = service::list_deliveries(&state.db, &filter, limit).await?;
-    let next_cursor = (u64::try_from(rows.len()).unwrap_or(u64::MAX) == limit)
-        .then(|| rows.last())
-        .flatten()
-        .map(|last| URL_SAFE_NO_PAD.encode(format!("{}.{}", last.created_at_ms, last.id)));
+    let next_cursor = paging::next_after_full_page(&rows, limit, |d| (d.created_at_ms, d.id.0));
     let data = rows.iter().map(representation::delivery).collect();
     Ok(HttpResponse::Ok().json(DeliveryPage { data, next_cursor }))
 }
@@ -114,12 +109,7 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(DeliveryFilter, u64),
         "limit",
         "cursor",
     ];
-    if let Some(unknown) = query.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown query parameter {unknown:?}; known: {}",
-            KNOWN.join(", ")
-        ));
-    }
+    paging::reject_unknown(query, &KNOWN)?;
     let uuid = |name: &str| {
         query
             .get(name)
@@ -148,14 +138,9 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(DeliveryFilter, u64),
                 })
             })
             .transpose()?,
-        before: query
-            .get("cursor")
-            .map(|cursor| {
-                decode_cursor(cursor).ok_or_else(|| "cursor is not one this API returned".to_string())
-            })
-            .transpose()?,
+        before: paging::cursor(query)?,
     };
-    Ok((filter, parse_limit(query.get("limit"))?))
+    Ok((filter, paging::limit(query)?))
 }
 
 /// One delivery with every attempt.

@@ -6,18 +6,14 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::dto::{AssessmentPage, ErrorBody};
+use super::paging;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::representation::{self, Assessment};
 use crate::state::AppState;
 use crate::store::assessments::{self, FeedFilter};
-
-const DEFAULT_LIMIT: u64 = 50;
-const MAX_LIMIT: u64 = 200;
 
 /// Every assessment by last update, oldest first. Page with `next_cursor` until a page is
 /// empty; keep the last cursor and poll with it for what changes next.
@@ -60,7 +56,7 @@ pub async fn list(
         .len()
         .checked_sub(1)
         .and_then(|last| rows.get(last))
-        .map(|last| encode_cursor(last.updated_at_ms, last.id.0));
+        .map(|last| paging::encode(last.updated_at_ms, last.id.0));
     Ok(HttpResponse::Ok().json(AssessmentPage { data, next_cursor }))
 }
 
@@ -94,12 +90,7 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), Str
         "limit",
         "cursor",
     ];
-    if let Some(unknown) = query.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown query parameter {unknown:?}; known: {}",
-            KNOWN.join(", ")
-        ));
-    }
+    paging::reject_unknown(query, &KNOWN)?;
     let mut filter = FeedFilter::default();
     if let Some(status) = query.get("status") {
         filter.status = Some(AssessmentStatus::parse(status).ok_or_else(|| {
@@ -132,50 +123,7 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(FeedFilter, u64), Str
         }
         filter.application_id = Some(application.to_owned());
     }
-    if let Some(cursor) = query.get("cursor") {
-        filter.after = Some(
-            decode_cursor(cursor)
-                .ok_or_else(|| "cursor is not one this API returned".to_string())?,
-        );
-    }
-    let limit = match query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<u64>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT} (got {text:?})"
-                ));
-            }
-        },
-    };
+    filter.after = paging::cursor(query)?;
+    let limit = paging::limit(query)?;
     Ok((filter, limit))
-}
-
-/// Opaque to clients: the position after which the next page starts.
-fn encode_cursor(updated_at_ms: i64, id: uuid::Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{updated_at_ms}.{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(i64, uuid::Uuid)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (ms, id) = text.split_once('.')?;
-    Some((ms.parse().ok()?, id.parse().ok()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let id = uuid::Uuid::new_v4();
-        assert_eq!(
-            decode_cursor(&encode_cursor(1_700_000_000_123, id)),
-            Some((1_700_000_000_123, id))
-        );
-        for bad in ["", "!!", "bm9wZQ"] {
-            assert_eq!(decode_cursor(bad), None, "{bad}");
-        }
-    }
 }

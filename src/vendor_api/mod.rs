@@ -12,6 +12,7 @@ mod dto;
 mod error;
 mod feed;
 mod openapi;
+mod paging;
 mod tenants;
 
 use actix_web::web;

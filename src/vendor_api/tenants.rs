@@ -5,8 +5,6 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -14,15 +12,13 @@ use uuid::Uuid;
 
 use super::body::VendorJson;
 use super::dto::ErrorBody;
+use super::paging;
 use super::{Access, VendorCaller, VendorError};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{TenantPatch, parse_base_url, parse_external_id, parse_name};
 use crate::representation::{self, Tenant};
 use crate::service::{self, AshbyKeyCheck, NewTenant, TenantError};
 use crate::state::AppState;
-
-const DEFAULT_LIMIT: u64 = 50;
-const MAX_LIMIT: u64 = 200;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -190,12 +186,8 @@ pub async fn list(
     caller.require(Access::ReadManagement)?;
     let (external_id, after, limit) = parse_list_query(&query).map_err(VendorError::invalid)?;
     let page = service::list_tenants(&state.db, external_id.as_deref(), after, limit).await?;
-    let next_cursor = (u64::try_from(page.len()).unwrap_or(u64::MAX) == limit)
-        .then(|| page.last())
-        .flatten()
-        .map(|last| {
-            URL_SAFE_NO_PAD.encode(format!("{}.{}", last.tenant.created_at_ms, last.tenant.id))
-        });
+    let next_cursor =
+        paging::next_after_full_page(&page, limit, |t| (t.tenant.created_at_ms, t.tenant.id.0));
     let data = page.iter().map(|t| render(&state, t)).collect();
     Ok(HttpResponse::Ok().json(TenantPage { data, next_cursor }))
 }
@@ -204,44 +196,12 @@ type ListQuery = (Option<String>, Option<(i64, Uuid)>, u64);
 
 fn parse_list_query(query: &HashMap<String, String>) -> Result<ListQuery, String> {
     const KNOWN: [&str; 3] = ["external_id", "limit", "cursor"];
-    if let Some(unknown) = query.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown query parameter {unknown:?}; known: {}",
-            KNOWN.join(", ")
-        ));
-    }
+    paging::reject_unknown(query, &KNOWN)?;
     let external_id = query
         .get("external_id")
         .map(|id| parse_external_id("external_id", id))
         .transpose()?;
-    let after = query
-        .get("cursor")
-        .map(|cursor| {
-            decode_cursor(cursor).ok_or_else(|| "cursor is not one this API returned".to_string())
-        })
-        .transpose()?;
-    let limit = parse_limit(query.get("limit"))?;
-    Ok((external_id, after, limit))
-}
-
-/// `limit`: 1 to 200, default 50.
-pub(super) fn parse_limit(text: Option<&String>) -> Result<u64, String> {
-    match text {
-        None => Ok(DEFAULT_LIMIT),
-        Some(text) => match text.parse::<u64>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "limit must be a whole number from 1 to {MAX_LIMIT} (got {text:?})"
-            )),
-        },
-    }
-}
-
-/// The position a cursor names: `(milliseconds, id)`.
-pub(super) fn decode_cursor(cursor: &str) -> Option<(i64, Uuid)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (ms, id) = text.split_once('.')?;
-    Some((ms.parse().ok()?, id.parse().ok()?))
+    Ok((external_id, paging::cursor(query)?, paging::limit(query)?))
 }
 
 /// One tenant.
