@@ -4,6 +4,7 @@ pub mod ashby;
 pub mod ashby_webhooks;
 pub mod candidate_links;
 pub mod cli;
+pub mod console;
 pub mod crypto;
 pub mod delivery;
 pub mod demo;

@@ -163,6 +163,7 @@ impl Application {
                     }
                 })
                 .configure(vendor_api::routes)
+                .configure(crate::console::routes)
                 .default_service(web::to(no_such_route))
         })
         .listen(listener)

@@ -62,11 +62,13 @@ impl Scope {
     }
 }
 
-/// A token that verified: its id (`jti`, when it has one) and its scope.
+/// A token that verified: its id (`jti`, when it has one), its scope and its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub id: Option<uuid::Uuid>,
     pub scope: Scope,
+    /// When it stops working (`exp`, Unix seconds): a console session ends then at the latest.
+    pub expires_at_s: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +169,11 @@ impl TokenKeys {
             None => Scope::Engine,
             Some(text) => Scope::parse(text).ok_or(TokenError::Invalid)?,
         };
-        Ok(VerifiedToken { id, scope })
+        Ok(VerifiedToken {
+            id,
+            scope,
+            expires_at_s: claims.exp,
+        })
     }
 
     /// The token of a candidate link: names the assessment, expires `ttl` after

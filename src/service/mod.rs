@@ -11,6 +11,7 @@ mod completed;
 mod deliveries;
 mod expiry;
 mod start;
+mod support;
 mod tenants;
 mod transition;
 mod vendor_event;
@@ -29,6 +30,11 @@ pub use deliveries::{
 };
 pub use expiry::expire_inactive;
 pub use start::{StartOutcome, check_additional_fields, start_assessment};
+pub use support::{
+    AssessmentHit, AssessmentQuery, DeliveryPage, Overview, RATE_WINDOW_MS, TenantDetails,
+    Timeline, assessment_timeline, console_overview, delivery_page, search_assessments,
+    tenant_details, tenants_by_key_status,
+};
 pub use tenants::{
     AshbyKeyCheck, NewTenant, Onboarded, TenantError, delete_tenant, list_tenants, onboard_tenant,
     replace_ashby_key, revoke_partner_keys, rotate_partner_key, set_ashby_key, show_tenant,

@@ -355,3 +355,52 @@ pub async fn set_candidate(db: &impl ConnectionTrait, changed: &Assessment) -> R
     };
     assessment::Entity::update(row).exec(db).await.map(drop)
 }
+
+/// What an operator looks assessments up by (the console's search, a tenant's page).
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// The candidate's email, any case.
+    CandidateEmail(String),
+    /// An id as pasted from Ashby or a log: the assessment's own id, or Ashby's
+    /// application id (both are UUIDs, so one text may be either).
+    Id(String),
+    /// Every assessment of a tenant.
+    Tenant(TenantId),
+}
+
+/// Assessments matching `lookup`, newest first (then by id), at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn lookup(
+    db: &impl ConnectionTrait,
+    lookup: &Lookup,
+    limit: u64,
+) -> Result<Vec<Assessment>, DbErr> {
+    use sea_orm::{Condition, QueryOrder as _};
+    let condition = match lookup {
+        Lookup::CandidateEmail(email) => {
+            Condition::all().add(assessment::Column::CandidateEmail.eq(email.to_lowercase()))
+        }
+        Lookup::Id(text) => {
+            let by_application = assessment::Column::ApplicationAshbyId.eq(text.as_str());
+            match text.parse::<uuid::Uuid>() {
+                Ok(id) => Condition::any()
+                    .add(assessment::Column::Id.eq(id))
+                    .add(by_application),
+                Err(_) => Condition::all().add(by_application),
+            }
+        }
+        Lookup::Tenant(tenant) => Condition::all().add(assessment::Column::TenantId.eq(tenant.0)),
+    };
+    assessment::Entity::find()
+        .filter(condition)
+        .order_by_desc(assessment::Column::CreatedAtMs)
+        .order_by_desc(assessment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}

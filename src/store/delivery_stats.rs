@@ -29,3 +29,15 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i6
 pub async fn oldest_pending_created_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
     min_over_pending(db, delivery::Column::CreatedAtMs).await
 }
+
+/// How many deliveries were delivered at or after `since_ms` (the console's rate).
+///
+/// # Errors
+/// Database errors.
+pub async fn delivered_since(db: &impl ConnectionTrait, since_ms: i64) -> Result<u64, DbErr> {
+    use sea_orm::{PaginatorTrait as _, QueryFilter as _};
+    delivery::Entity::find()
+        .filter(delivery::Column::DeliveredAtMs.gte(since_ms))
+        .count(db)
+        .await
+}

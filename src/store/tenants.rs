@@ -466,3 +466,83 @@ pub async fn record_ashby_outcome(
     update.exec(db).await?;
     Ok(())
 }
+
+/// A partner key as an operator sees it: never the key, only its first characters.
+#[derive(Debug, Clone)]
+pub struct PartnerKeySummary {
+    pub prefix: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// A tenant's partner keys, newest first, revoked ones included.
+///
+/// # Errors
+/// Database errors.
+pub async fn partner_keys(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Vec<PartnerKeySummary>, DbErr> {
+    Ok(partner_key::Entity::find()
+        .filter(partner_key::Column::TenantId.eq(id.0))
+        .order_by_desc(partner_key::Column::CreatedAtMs)
+        .order_by_desc(partner_key::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| PartnerKeySummary {
+            prefix: row.key_prefix,
+            created_at_ms: row.created_at_ms,
+            revoked_at_ms: row.revoked_at_ms,
+        })
+        .collect())
+}
+
+/// Tenants whose Ashby key status is one of `statuses`, oldest first, at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn with_key_status(
+    db: &impl ConnectionTrait,
+    statuses: &[AshbyKeyStatus],
+    limit: u64,
+) -> Result<Vec<TenantOverview>, DbErr> {
+    use sea_orm::QuerySelect as _;
+    let rows = tenant::Entity::find()
+        .filter(tenant::Column::AshbyKeyStatus.is_in(statuses.iter().map(|s| s.as_str())))
+        .order_by_asc(tenant::Column::CreatedAtMs)
+        .order_by_asc(tenant::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        found.push(overview_of(db, decode(row)?).await?);
+    }
+    Ok(found)
+}
+
+/// Tenants' ids and names, by name, at most `limit` (a picker, a row's label).
+///
+/// # Errors
+/// Database errors.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<(TenantId, String)>, DbErr> {
+    use sea_orm::QuerySelect as _;
+    let rows: Vec<(uuid::Uuid, String)> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Name)
+        .order_by_asc(tenant::Column::Name)
+        .order_by_asc(tenant::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (TenantId(id), name))
+        .collect())
+}

@@ -7,6 +7,7 @@ use ashby_partner::startup::Application;
 use ashby_partner::store;
 use serde_json::json;
 
+use crate::console::Console;
 use crate::helpers::{TestApp, assert_error_envelope};
 
 const PARTNER_PATHS: [&str; 6] = [
@@ -91,6 +92,31 @@ async fn with_an_admin_listener_admin_routes_are_served_only_there() {
         let response = get(&public, path).await.unwrap();
         assert_eq!(response.status(), 404, "public {path}");
     }
+    // The console too: its pages answer on the admin listener only.
+    for (path, on_admin) in [
+        ("/console/sign-in", 200),
+        ("/console/style.css", 200),
+        ("/console", 303),
+        ("/console/assessments?q=a@b.c", 303),
+    ] {
+        let admin_status = Console::at(&admin).get_response(path).await.status();
+        assert_eq!(admin_status, on_admin, "admin {path}");
+        let response = Console::at(&public).get_response(path).await;
+        assert_eq!(response.status(), 404, "public {path}");
+    }
+    let sign_in = app
+        .client
+        .post(format!("{public}/console/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sign_in.status(),
+        404,
+        "no signing in on the public listener"
+    );
     for path in ["/healthz", "/readyz"] {
         assert_eq!(
             get(&public, path).await.unwrap().status(),
