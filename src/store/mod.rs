@@ -14,7 +14,9 @@ pub mod schema;
 pub mod tenants;
 pub mod vendor_tokens;
 
-pub use database::{DatabaseLocation, begin_write, connect, migrate, ping, probe_write};
+pub use database::{
+    DatabaseLocation, WriteTransaction, begin_write, connect, migrate, ping, probe_write,
+};
 
 /// The clock lives in [`crate::time`]; named here too for the callers that stamp rows.
 pub use crate::time::now_ms;

@@ -11,6 +11,7 @@ mod candidate_email;
 mod candidate_sessions;
 mod catalog;
 mod cli;
+mod concurrent_writes;
 mod crash;
 mod deliveries_admin;
 mod delivery;
