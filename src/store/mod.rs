@@ -6,6 +6,7 @@ pub mod catalogs;
 mod database;
 pub mod deliveries;
 pub mod delivery_ops;
+pub mod delivery_records;
 pub mod delivery_stats;
 pub mod erasure;
 mod private_files;
