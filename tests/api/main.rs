@@ -23,6 +23,7 @@ mod health;
 mod input_rules;
 mod limits;
 mod listeners;
+mod lookup_cache;
 mod management;
 mod metrics;
 mod migrations;
