@@ -12,6 +12,7 @@ pub mod domain;
 pub mod health;
 pub mod housekeeping;
 pub mod listeners;
+pub mod lookup_cache;
 pub mod metrics;
 pub mod outgoing;
 pub mod partner_api;

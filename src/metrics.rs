@@ -1,7 +1,12 @@
 //! Prometheus metrics (CONTRACT §8): requests and latency by route and status, delivery
-//! attempts by outcome (counted by this process), deliveries by kind and status and the
-//! oldest pending delivery's age (read from the database at scrape time, so every
-//! replica reports the same, true numbers).
+//! attempts by outcome (counted by this process), deliveries by kind and status, the
+//! oldest pending delivery's age and tenants by Ashby key status (read from the database,
+//! so every replica reports the same, true numbers).
+//!
+//! A scrape reads only what is small: pending and dead deliveries (through an index),
+//! tenants. The settled statuses (delivered, superseded, dismissed) grow by the million
+//! and counting them reads every row, so they are recounted in the background at most
+//! once per [`SETTLED_REFRESH`] and a scrape reports the last count.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -20,6 +25,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::DbErr;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
+use crate::domain::tenant::AshbyKeyStatus;
 use crate::store::{self, delivery_stats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -61,6 +67,33 @@ struct DeliveryLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabels {
+    key_status: String,
+}
+
+/// How stale the counts of settled deliveries (delivered, superseded, dismissed) may get.
+pub const SETTLED_REFRESH: Duration = Duration::from_secs(60);
+
+/// Statuses a scrape counts itself: few rows, found through an index.
+const LIVE_STATUSES: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::Dead];
+/// Statuses counted in the background (see the module documentation).
+const SETTLED_STATUSES: [DeliveryStatus; 3] = [
+    DeliveryStatus::Delivered,
+    DeliveryStatus::Superseded,
+    DeliveryStatus::Dismissed,
+];
+
+/// Deliveries per (kind, status), as counted.
+type Counts = Vec<(String, String, i64)>;
+
+/// The last count of settled deliveries, and whether a recount is under way.
+#[derive(Default)]
+struct Settled {
+    counted: Option<(Instant, Counts)>,
+    recounting: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ThrottleLabels {
     scope: String,
 }
@@ -76,6 +109,8 @@ struct Inner {
     attempts: Family<AttemptLabels, Counter>,
     deliveries: Family<DeliveryLabels, Gauge>,
     oldest_pending: Gauge<f64, AtomicU64>,
+    tenants: Family<TenantLabels, Gauge>,
+    settled: Arc<std::sync::Mutex<Settled>>,
     /// One scrape at a time refreshes the database gauges and encodes them.
     scrape: tokio::sync::Mutex<()>,
 }
@@ -133,7 +168,15 @@ impl Default for Metrics {
             "Age of the oldest pending delivery (0 when none is pending)",
             oldest_pending.clone(),
         );
+        let tenants = Family::<TenantLabels, Gauge>::default();
+        registry.register(
+            "tenants",
+            "Tenants by the status of their Ashby API key (unset, unverified, verified, rejected)",
+            tenants.clone(),
+        );
         Self(Arc::new(Inner {
+            tenants,
+            settled: Arc::default(),
             registry,
             throttled,
             requests,
@@ -185,7 +228,8 @@ impl Metrics {
     /// Database errors.
     pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
         let _one_scrape_at_a_time = self.0.scrape.lock().await;
-        let counts = delivery_stats::counts(db).await?;
+        let mut counts = delivery_stats::counts(db, &LIVE_STATUSES).await?;
+        counts.extend(self.settled_counts(db).await?);
         let oldest = delivery_stats::oldest_pending_created_ms(db).await?;
         // Every kind and status is reported, 0 when there is none: an alert on dead
         // deliveries must see them go back to 0, not vanish.
@@ -202,6 +246,17 @@ impl Metrics {
                 self.0.deliveries.get_or_create(&labels).set(count);
             }
         }
+        let tenants = delivery_stats::tenants_by_key_status(db).await?;
+        for status in AshbyKeyStatus::ALL {
+            let count = tenants
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n);
+            let labels = TenantLabels {
+                key_status: status.as_str().to_owned(),
+            };
+            self.0.tenants.get_or_create(&labels).set(count);
+        }
         #[allow(clippy::cast_precision_loss)]
         let age = oldest.map_or(0.0, |created| {
             (store::now_ms() - created).max(0) as f64 / 1000.0
@@ -212,6 +267,50 @@ impl Metrics {
             .map_err(|e| DbErr::Custom(format!("encoding metrics: {e}")))?;
         Ok(text)
     }
+}
+
+impl Metrics {
+    /// The last count of settled deliveries; counted now on the first scrape, and
+    /// recounted in the background once older than [`SETTLED_REFRESH`].
+    async fn settled_counts(&self, db: &sea_orm::DatabaseConnection) -> Result<Counts, DbErr> {
+        let stale = {
+            let mut settled = lock(&self.0.settled);
+            let recounting = settled.recounting;
+            match settled.counted.clone() {
+                Some((at, counts)) if at.elapsed() < SETTLED_REFRESH || recounting => {
+                    return Ok(counts);
+                }
+                Some((_, counts)) => {
+                    settled.recounting = true;
+                    Some(counts)
+                }
+                None => None,
+            }
+        };
+        let Some(stale) = stale else {
+            let counts = delivery_stats::counts(db, &SETTLED_STATUSES).await?;
+            lock(&self.0.settled).counted = Some((Instant::now(), counts.clone()));
+            return Ok(counts);
+        };
+        let (db, settled) = (db.clone(), Arc::clone(&self.0.settled));
+        tokio::spawn(async move {
+            let counted = delivery_stats::counts(&db, &SETTLED_STATUSES).await;
+            let mut settled = lock(&settled);
+            settled.recounting = false;
+            match counted {
+                Ok(counts) => settled.counted = Some((Instant::now(), counts)),
+                Err(error) => tracing::warn!(%error, "cannot count settled deliveries"),
+            }
+        });
+        Ok(stale)
+    }
+}
+
+/// Poisoned only by a panic while holding it: the counts are still usable.
+fn lock(settled: &std::sync::Mutex<Settled>) -> std::sync::MutexGuard<'_, Settled> {
+    settled
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Middleware: counts and times every request by its route pattern (never the raw

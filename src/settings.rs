@@ -60,6 +60,18 @@ pub struct ServerSettings {
     /// document and metrics are served only there. Empty: everything on `bind`.
     #[serde(default, deserialize_with = "optional_socket_addr")]
     pub admin_bind: Option<SocketAddr>,
+    /// How long partner-key lookups and tenants' catalogs are served from memory: the
+    /// bound within which a revocation, a disable or a catalog change made elsewhere is
+    /// seen here. At most 1000; 0 turns the cache off.
+    #[serde(default = "default_lookup_cache_ms")]
+    pub lookup_cache_ms: u64,
+}
+
+/// The documented bound (docs/architecture.md): 1 s.
+pub const MAX_LOOKUP_CACHE_MS: u64 = 1000;
+
+fn default_lookup_cache_ms() -> u64 {
+    MAX_LOOKUP_CACHE_MS
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -317,6 +329,11 @@ impl Settings {
         parse_http_url("ashby.base_url", &self.ashby.base_url)?;
         if self.server.max_body_bytes == 0 {
             return Err(invalid("server.max_body_bytes must be greater than 0"));
+        }
+        if self.server.lookup_cache_ms > MAX_LOOKUP_CACHE_MS {
+            return Err(invalid(format!(
+                "server.lookup_cache_ms must be at most {MAX_LOOKUP_CACHE_MS} (a revoked key must stop working within a second)"
+            )));
         }
         if self.server.body_read_timeout_ms == 0 {
             return Err(invalid(

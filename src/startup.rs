@@ -10,11 +10,13 @@ use sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::housekeeping::Housekeeping;
 use crate::listeners::{self, AdminListener};
+use crate::lookup_cache::LookupCache;
 use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::rate_limit::RateLimits;
@@ -33,6 +35,7 @@ pub struct Application {
     server: Server,
     engine: Arc<DeliveryEngine>,
     housekeeping: Arc<Housekeeping>,
+    lookups: LookupCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +128,9 @@ impl Application {
         ));
         let limits = web::Data::new(RateLimits::new(&settings.limits));
         let public_prefix = settings.server.public_path_prefix();
+        let lookups = LookupCache::new(Duration::from_millis(settings.server.lookup_cache_ms));
         let state = web::Data::new(AppState {
+            lookups: lookups.clone(),
             catalog: settings.catalog(),
             tokens,
             outbound,
@@ -192,6 +197,7 @@ impl Application {
             server,
             engine,
             housekeeping,
+            lookups,
         })
     }
 
@@ -212,6 +218,11 @@ impl Application {
     /// The delivery engine, for tests that step it themselves.
     pub fn delivery_engine(&self) -> Arc<DeliveryEngine> {
         Arc::clone(&self.engine)
+    }
+
+    /// The in-process cache of partner keys and catalogs (tests move its clock).
+    pub fn lookup_cache(&self) -> LookupCache {
+        self.lookups.clone()
     }
 
     /// Expiry and the other background work, for tests that step it themselves.

@@ -4,6 +4,7 @@
 use sea_orm::DatabaseConnection;
 
 use crate::domain::catalog::Catalog;
+use crate::lookup_cache::LookupCache;
 use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Candidate links, whether vendor webhooks are queued, and the workers' waker.
     pub outbound: Outbound,
+    /// Partner-key owners and tenants' catalogs, for at most `server.lookup_cache_ms`.
+    pub lookups: LookupCache,
 }

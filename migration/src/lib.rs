@@ -12,6 +12,7 @@ mod m20261128_000007_tenant_catalogs;
 mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
 mod m20261128_000010_key_check;
+mod m20261128_000011_delivery_list_indexes;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_ashby_webhooks::Migration),
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
             Box::new(m20261128_000010_key_check::Migration),
+            Box::new(m20261128_000011_delivery_list_indexes::Migration),
         ]
     }
 }

@@ -473,6 +473,8 @@ pub async fn revoke_keys(
     authorize(&session, secret, &fields)?;
     let id = tenant_id(&path)?;
     let revoked = service::revoke_partner_keys(&state.db, id).await?;
+    // This replica forgets at once; other replicas within `server.lookup_cache_ms`.
+    state.lookups.forget_all();
     let message = format!("Revoked {revoked} partner key(s); the newest keeps working.");
     let back = back_or(&fields, &format!("/console/tenants/{id}"));
     Ok(redirect_with_flash(&back, &message, secret))
@@ -551,6 +553,7 @@ async fn set_disabled(
         ..TenantPatch::default()
     };
     let overview = service::update_tenant(&state.db, id, patch).await?;
+    state.lookups.forget_all();
     let message = if disabled {
         format!(
             "{} is disabled: Ashby's calls are refused and its deliveries wait.",

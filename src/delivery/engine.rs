@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::outgoing::{CallOutcome, ThrottleScope};
 use crate::settings::DeliverySettings;
 use crate::store::deliveries::{self, AttemptRecord, AttemptResult, Pause};
+use crate::store::delivery_records::{self, Finished};
 use crate::store::now_ms;
 
 /// How long an idle worker waits before looking again, when nothing woke it: the
@@ -27,6 +28,13 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const LEASE_MARGIN_MS: i64 = 15_000;
 /// What must be left of a lease, beyond the request timeout, for a send to start.
 const SEND_MARGIN_MS: i64 = 2_000;
+
+/// At most this many attempts are recorded in one transaction.
+const MAX_RECORD_BATCH: usize = 256;
+
+/// A finished attempt on its way to the recorder, with where to answer whether it was
+/// recorded.
+type ToRecord = (Finished, oneshot::Sender<Result<bool, DbErr>>);
 
 /// Cloning gives an engine over the same database, sender and waker (tests run two to
 /// play two replicas).
@@ -124,35 +132,44 @@ impl DeliveryEngine {
             claimed: claimed.len(),
             ..StepReport::default()
         };
-        let results = futures_util::future::join_all(
-            claimed.iter().map(|d| self.deliver(d, now_ms, claimed_at)),
+        let attempts = futures_util::future::join_all(
+            claimed
+                .into_iter()
+                .map(|d| self.attempt(d, now_ms, claimed_at)),
         )
         .await;
-        for result in results {
-            match result? {
-                Some(AttemptResult::Delivered) => report.delivered += 1,
-                Some(AttemptResult::RetryAt { .. }) => report.retried += 1,
-                Some(AttemptResult::Throttled { .. }) => report.throttled += 1,
-                Some(AttemptResult::Dead { .. }) => report.dead += 1,
-                None => {}
+        let mut finished = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            finished.extend(attempt?);
+        }
+        let recorded = delivery_records::finish_attempts(&self.db, &finished).await;
+        for (one, recorded) in finished.iter().zip(recorded) {
+            if !recorded? {
+                continue;
+            }
+            self.observe(one.claimed.kind, &one.record.result);
+            match one.record.result {
+                AttemptResult::Delivered => report.delivered += 1,
+                AttemptResult::RetryAt { .. } => report.retried += 1,
+                AttemptResult::Throttled { .. } => report.throttled += 1,
+                AttemptResult::Dead { .. } => report.dead += 1,
             }
         }
         Ok(report)
     }
 
-    /// Sends one claimed delivery and records the attempt. `None` when nothing was
-    /// recorded: the claim is too old to send safely within its lease (given back), or the
-    /// lease was lost meanwhile (another claim's outcome counts).
-    async fn deliver(
+    /// Sends one claimed delivery; what to record of it. `None` when there is nothing to
+    /// record: the claim is too old to send safely within its lease (given back).
+    async fn attempt(
         &self,
-        claimed: &Delivery,
+        claimed: Delivery,
         claimed_ms: i64,
         claimed_at: Instant,
-    ) -> Result<Option<AttemptResult>, DbErr> {
+    ) -> Result<Option<Finished>, DbErr> {
         let elapsed_ms =
             |since: Instant| i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX / 4);
         let started = Instant::now();
-        let outcome = match self.sender.prepare(claimed).await {
+        let outcome = match self.sender.prepare(&claimed).await {
             Err(outcome) => outcome,
             Ok(prepared) => {
                 // Send only if the whole request fits in what is left of the lease, checked
@@ -167,10 +184,10 @@ impl DeliveryEngine {
                     .is_none_or(|until| must_finish_by > until)
                 {
                     tracing::warn!(delivery_id = %claimed.id, tenant_id = %claimed.tenant_id, assessment_id = %claimed.assessment_id, "claim too old to send within its lease; giving it back");
-                    deliveries::release(&self.db, claimed).await?;
+                    deliveries::release(&self.db, &claimed).await?;
                     return Ok(None);
                 }
-                self.sender.send(&prepared, claimed).await
+                self.sender.send(&prepared, &claimed).await
             }
         };
         let duration_ms = elapsed_ms(started);
@@ -178,42 +195,52 @@ impl DeliveryEngine {
         let http_status = outcome.http_status();
         let jitter = rand::rng().random::<f64>();
         // Backoff and Retry-After count from Ashby's answer, not from the claim.
-        let result = attempt_result(outcome, claimed, &self.settings, answered_ms, jitter);
-        log_attempt(claimed, &result);
+        let result = attempt_result(outcome, &claimed, &self.settings, answered_ms, jitter);
+        log_attempt(&claimed, &result);
         let record = AttemptRecord {
             started_ms: answered_ms - duration_ms,
             duration_ms,
             http_status,
-            result: result.clone(),
+            result,
         };
-        let finished = deliveries::finish_attempt(&self.db, claimed, record, answered_ms).await?;
-        if let (true, Some(metrics)) = (finished, &self.metrics) {
-            let outcome = match &result {
-                AttemptResult::Delivered => "delivered",
-                AttemptResult::RetryAt { .. } => "retry",
-                AttemptResult::Throttled { .. } => "throttled",
-                AttemptResult::Dead { .. } => "dead",
-            };
-            metrics.observe_attempt(claimed.kind.as_str(), outcome);
-            if let AttemptResult::Throttled {
-                pause: Some(pause), ..
-            } = &result
-            {
-                let [tenant, partner] = crate::metrics::THROTTLE_SCOPES;
-                metrics.observe_throttle(if pause.tenant_id.is_some() {
-                    tenant
-                } else {
-                    partner
-                });
-            }
+        Ok(Some(Finished {
+            claimed,
+            record,
+            now_ms: answered_ms,
+        }))
+    }
+
+    /// Counts a recorded attempt in the metrics.
+    fn observe(&self, kind: DeliveryKind, result: &AttemptResult) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let outcome = match result {
+            AttemptResult::Delivered => "delivered",
+            AttemptResult::RetryAt { .. } => "retry",
+            AttemptResult::Throttled { .. } => "throttled",
+            AttemptResult::Dead { .. } => "dead",
+        };
+        metrics.observe_attempt(kind.as_str(), outcome);
+        if let AttemptResult::Throttled {
+            pause: Some(pause), ..
+        } = result
+        {
+            let [tenant, partner] = crate::metrics::THROTTLE_SCOPES;
+            metrics.observe_throttle(if pause.tenant_id.is_some() {
+                tenant
+            } else {
+                partner
+            });
         }
-        Ok(finished.then_some(result))
     }
 
     /// Runs until `shutdown` turns true, then lets in-flight sends finish.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut in_flight: JoinSet<()> = JoinSet::new();
+        let (record_tx, record_rx) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(Arc::clone(&self).record_batches(record_rx));
         tracing::info!(
             concurrency = self.settings.concurrency,
             "delivery workers started"
@@ -241,10 +268,28 @@ impl DeliveryEngine {
                                 break;
                             };
                             let engine = Arc::clone(&self);
+                            let recorder = record_tx.clone();
                             in_flight.spawn(async move {
-                                if let Err(error) = engine.deliver(&claimed, now, claimed_at).await {
-                                    tracing::warn!(delivery_id = %claimed.id, tenant_id = %claimed.tenant_id, assessment_id = %claimed.assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
+                                let (id, tenant_id, assessment_id) =
+                                    (claimed.id, claimed.tenant_id, claimed.assessment_id);
+                                let recorded = match engine.attempt(claimed, now, claimed_at).await {
+                                    Ok(Some(finished)) => {
+                                        let (reply, answer) = oneshot::channel();
+                                        match recorder.send((finished, reply)) {
+                                            Ok(()) => answer.await.unwrap_or_else(|_| {
+                                                Err(DbErr::Custom("the recorder stopped".into()))
+                                            }),
+                                            Err(_) => Err(DbErr::Custom("the recorder stopped".into())),
+                                        }
+                                    }
+                                    Ok(None) => Ok(false),
+                                    Err(error) => Err(error),
+                                };
+                                if let Err(error) = recorded {
+                                    tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
                                 }
+                                // The permit is held until the attempt is recorded: at most
+                                // `concurrency` deliveries are between claim and record.
                                 drop(permit);
                             });
                         }
@@ -270,6 +315,27 @@ impl DeliveryEngine {
         }
         tracing::info!(in_flight = in_flight.len(), "delivery workers stopping");
         while in_flight.join_next().await.is_some() {}
+        drop(record_tx);
+        if let Err(error) = recorder.await {
+            tracing::warn!(%error, "the delivery recorder ended abnormally");
+        }
+    }
+
+    /// Records finished attempts as they come, whatever has queued up meanwhile in one
+    /// transaction (see [`delivery_records`]), and answers each sender.
+    async fn record_batches(self: Arc<Self>, mut queue: mpsc::UnboundedReceiver<ToRecord>) {
+        let mut batch = Vec::new();
+        while queue.recv_many(&mut batch, MAX_RECORD_BATCH).await > 0 {
+            let (finished, replies): (Vec<Finished>, Vec<_>) = batch.drain(..).unzip();
+            let results = delivery_records::finish_attempts(&self.db, &finished).await;
+            for ((one, result), reply) in finished.iter().zip(results).zip(replies) {
+                if matches!(result, Ok(true)) {
+                    self.observe(one.claimed.kind, &one.record.result);
+                }
+                // The sender may be gone (shutdown): its lease simply expires.
+                let _ = reply.send(result);
+            }
+        }
     }
 
     /// Until the next delivery is due, at most [`IDLE_POLL`]. Deliveries already due but

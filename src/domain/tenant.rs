@@ -21,6 +21,13 @@ pub enum AshbyKeyStatus {
 }
 
 impl AshbyKeyStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Unset,
+        Self::Unverified,
+        Self::Verified,
+        Self::Rejected,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unset => "unset",
@@ -31,14 +38,7 @@ impl AshbyKeyStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Unset,
-            Self::Unverified,
-            Self::Verified,
-            Self::Rejected,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 }
 

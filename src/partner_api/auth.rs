@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::PartnerError;
 use crate::crypto::hash_partner_key;
 use crate::domain::ids::TenantId;
+use crate::lookup_cache::KeyOwner;
 use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::tenants;
@@ -55,7 +56,7 @@ impl FromRequest for AshbyCaller {
             let (Some(key), Some(state)) = (key, state) else {
                 return Err(PartnerError::unauthorized(request_id));
             };
-            match tenants::find_by_key_hash(&state.db, &hash_partner_key(&key)).await {
+            match key_owner(&state, &hash_partner_key(&key)).await {
                 Ok(Some(tenant)) if tenant.disabled => Err(PartnerError::new(
                     actix_web::http::StatusCode::FORBIDDEN,
                     "tenant_disabled",
@@ -67,13 +68,13 @@ impl FromRequest for AshbyCaller {
                     if let Some(limits) = limits {
                         limits
                             .partner
-                            .check(&tenant.id)
+                            .check(&tenant.tenant_id.0)
                             .map_err(|wait| PartnerError::rate_limited(wait, request_id.clone()))?;
                     }
                     Ok(AshbyCaller {
-                        tenant_id: TenantId(tenant.id),
+                        tenant_id: tenant.tenant_id,
                         request_id,
-                        has_ashby_key: tenant.ashby_api_key_sealed.is_some(),
+                        has_ashby_key: tenant.has_ashby_key,
                     })
                 }
                 Ok(None) => Err(PartnerError::unauthorized(request_id)),
@@ -81,6 +82,25 @@ impl FromRequest for AshbyCaller {
             }
         })
     }
+}
+
+/// The tenant owning an unrevoked key with this hash: from the lookup cache when read
+/// within its bound, else from the database (and then remembered). Unknown keys are
+/// looked up every time, never remembered.
+async fn key_owner(state: &AppState, key_hash: &str) -> Result<Option<KeyOwner>, sea_orm::DbErr> {
+    if let Some(owner) = state.lookups.key_owner(key_hash) {
+        return Ok(Some(owner));
+    }
+    let Some(tenant) = tenants::find_by_key_hash(&state.db, key_hash).await? else {
+        return Ok(None);
+    };
+    let owner = KeyOwner {
+        tenant_id: TenantId(tenant.id),
+        disabled: tenant.disabled,
+        has_ashby_key: tenant.ashby_api_key_sealed.is_some(),
+    };
+    state.lookups.remember_key_owner(key_hash, owner);
+    Ok(Some(owner))
 }
 
 /// The partner key from `Authorization: Basic`: the username, or when that is empty

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::body::AshbyJson;
 use super::{AshbyCaller, PartnerError};
 use crate::domain::catalog::{CustomFieldType, PossibleValue};
-use crate::service::catalog_for;
+use crate::service::cached_catalog_for;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -27,7 +27,7 @@ pub async fn list(
     _body: AshbyJson,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PartnerError> {
-    let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
+    let catalog = cached_catalog_for(&state.db, &state.lookups, &state.catalog, caller.tenant_id)
         .await
         .map_err(|error| caller.database_error(error))?;
     let fields: Vec<Field<'_>> = catalog

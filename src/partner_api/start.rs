@@ -8,7 +8,7 @@ use super::{AshbyCaller, PartnerError};
 use crate::ashby::updates;
 use crate::domain::report::StatusReport;
 use crate::domain::start_request::{StartRequest, StartRequestError};
-use crate::service::{catalog_for, check_additional_fields, start_assessment};
+use crate::service::{cached_catalog_for, check_additional_fields, start_assessment};
 use crate::state::AppState;
 
 pub async fn start(
@@ -24,7 +24,7 @@ pub async fn start(
             caller.request_id.clone(),
         ));
     }
-    let catalog = catalog_for(&state.db, &state.catalog, caller.tenant_id)
+    let catalog = cached_catalog_for(&state.db, &state.lookups, &state.catalog, caller.tenant_id)
         .await
         .map_err(|error| caller.database_error(error))?;
     // Only a type the tenant's catalog offers now may be started; inactive and removed

@@ -1,13 +1,17 @@
 //! Which catalog applies to a tenant, and changing a tenant's own catalog.
 //!
-//! Every call Ashby makes reads the tenant's catalog from the database (one lookup by
-//! primary key), so a change is seen on the next call by every replica. There is
-//! deliberately no cache yet.
+//! The calls Ashby makes read the tenant's catalog through the in-process lookup cache
+//! ([`cached_catalog_for`]): a change made on another replica is seen within
+//! `server.lookup_cache_ms` (at most 1 s), one made here at once (the change forgets the
+//! cache). The vendor API reads it from the database every time.
+
+use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use crate::domain::catalog::{AssessmentType, Catalog, CustomField, TenantCatalog};
 use crate::domain::ids::TenantId;
+use crate::lookup_cache::LookupCache;
 use crate::store::{self, catalogs, tenants};
 
 /// The catalog that applies to `tenant`: its own parts where it has them, else the
@@ -23,6 +27,24 @@ pub async fn catalog_for(
     tenant: TenantId,
 ) -> Result<Catalog, DbErr> {
     Ok(catalogs::find(db, tenant).await?.applied_over(default))
+}
+
+/// [`catalog_for`], served from `lookups` when read there within its bound.
+///
+/// # Errors
+/// Database errors, or a stored catalog that does not decode.
+pub async fn cached_catalog_for(
+    db: &impl ConnectionTrait,
+    lookups: &LookupCache,
+    default: &Catalog,
+    tenant: TenantId,
+) -> Result<Arc<Catalog>, DbErr> {
+    if let Some(catalog) = lookups.catalog(tenant) {
+        return Ok(catalog);
+    }
+    let catalog = Arc::new(catalog_for(db, default, tenant).await?);
+    lookups.remember_catalog(tenant, Arc::clone(&catalog));
+    Ok(catalog)
 }
 
 /// One of the two parts of a tenant's catalog.

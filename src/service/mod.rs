@@ -22,7 +22,9 @@ pub use ashby_registration::{
     register_ashby_webhooks,
 };
 pub use cancel::{CancelOutcome, cancel_by_ashby};
-pub use catalogs::{CatalogChange, catalog_for, change_tenant_catalog, tenant_catalog};
+pub use catalogs::{
+    CatalogChange, cached_catalog_for, catalog_for, change_tenant_catalog, tenant_catalog,
+};
 pub use completed::{CompletedError, NewCompletedAssessment, add_completed_assessment};
 pub use deliveries::{
     BulkRetry, DismissOutcome, RetryOutcome, dismiss_delivery, list_deliveries,

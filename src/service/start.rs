@@ -39,8 +39,9 @@ pub fn check_additional_fields(request: &StartRequest, max_bytes: usize) -> Resu
 const MAX_ATTEMPTS: usize = 3;
 
 /// Starts an assessment, idempotently: while the tenant has an open assessment for the
-/// same application and type, answers that one and changes nothing. A new assessment is
-/// written with its `assessment.started` webhook, in one transaction.
+/// same application and type, answers that one and changes nothing (read without a
+/// write transaction). A new assessment is written with its `assessment.started`
+/// webhook, in one transaction.
 ///
 /// # Errors
 /// Database errors.
@@ -50,6 +51,22 @@ pub async fn start_assessment(
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<StartOutcome, DbErr> {
+    // A retry (Ashby repeats a start it got no answer to) is answered by a read: no write
+    // turn, no write lock. Its answer is what the write path below would give; an open
+    // assessment may end right after either read.
+    if let Some(assessment) = assessments::find_open(
+        db,
+        tenant_id,
+        &request.application_ashby_id,
+        request.assessment_type_id,
+    )
+    .await?
+    {
+        return Ok(StartOutcome {
+            assessment,
+            created: false,
+        });
+    }
     for _ in 0..MAX_ATTEMPTS {
         let txn = store::begin_write(db).await?;
         // Stamped once the write lock is held: the vendor feed relies on a change

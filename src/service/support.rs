@@ -40,7 +40,8 @@ pub struct Overview {
 pub async fn console_overview(db: &DatabaseConnection, now_ms: i64) -> Result<Overview, DbErr> {
     let mut pending = 0;
     let mut dead = 0;
-    for (_, status, n) in delivery_stats::counts(db).await? {
+    let unsettled = [DeliveryStatus::Pending, DeliveryStatus::Dead];
+    for (_, status, n) in delivery_stats::counts(db, &unsettled).await? {
         let n = u64::try_from(n).unwrap_or(0);
         match DeliveryStatus::parse(&status) {
             Some(DeliveryStatus::Pending) => pending += n,

@@ -244,6 +244,7 @@ pub struct Pause {
 }
 
 /// The record of one attempt, for the attempt log.
+#[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub started_ms: i64,
     pub duration_ms: i64,
@@ -265,15 +266,15 @@ pub async fn finish_attempt(
     now_ms: i64,
 ) -> Result<bool, DbErr> {
     let txn = crate::store::begin_write(db).await?;
-    let recorded = record_attempt(&txn, claimed, record, now_ms).await?;
+    let recorded = record_attempt(&txn, claimed, &record, now_ms).await?;
     txn.commit().await?;
     Ok(recorded)
 }
 
-async fn record_attempt(
+pub(super) async fn record_attempt(
     db: &impl ConnectionTrait,
     claimed: &Delivery,
-    record: AttemptRecord,
+    record: &AttemptRecord,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
     let mut attempt = claimed.attempts + 1;
@@ -368,7 +369,7 @@ async fn record_attempt(
     delivery_attempt::Entity::insert(log)
         .exec_without_returning(db)
         .await?;
-    if let Some(outcome) = ashby_outcome(claimed, &record) {
+    if let Some(outcome) = ashby_outcome(claimed, record) {
         super::tenants::record_ashby_outcome(db, claimed.tenant_id, &outcome, now_ms).await?;
     }
     Ok(true)

@@ -1,23 +1,48 @@
 //! What `/metrics` reads about the outbox.
 
-use entity::delivery;
-use sea_orm::{ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QuerySelect as _};
+use entity::{delivery, tenant};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QuerySelect as _,
+};
 
 use super::deliveries::min_over_pending;
+use crate::domain::delivery::DeliveryStatus;
 
-/// How many deliveries there are per (kind, status).
+/// How many deliveries there are per (kind, status), among those with one of `statuses`.
+/// Pending and dead deliveries are few and found through the (status, due) index; the
+/// settled ones (delivered, superseded, dismissed) grow without bound, and counting them
+/// reads every row.
 ///
 /// # Errors
 /// Database errors.
-pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, String, i64)>, DbErr> {
+pub async fn counts(
+    db: &impl ConnectionTrait,
+    statuses: &[DeliveryStatus],
+) -> Result<Vec<(String, String, i64)>, DbErr> {
     delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Kind)
         .column(delivery::Column::Status)
         .column_as(delivery::Column::Id.count(), "n")
+        .filter(delivery::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
         .group_by(delivery::Column::Kind)
         .group_by(delivery::Column::Status)
         .into_tuple::<(String, String, i64)>()
+        .all(db)
+        .await
+}
+
+/// How many tenants there are per Ashby key status (a small table).
+///
+/// # Errors
+/// Database errors.
+pub async fn tenants_by_key_status(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::AshbyKeyStatus)
+        .column_as(tenant::Column::Id.count(), "n")
+        .group_by(tenant::Column::AshbyKeyStatus)
+        .into_tuple::<(String, i64)>()
         .all(db)
         .await
 }

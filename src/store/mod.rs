@@ -6,6 +6,7 @@ pub mod catalogs;
 mod database;
 pub mod deliveries;
 pub mod delivery_ops;
+pub mod delivery_records;
 pub mod delivery_stats;
 pub mod erasure;
 mod private_files;
@@ -14,7 +15,9 @@ pub mod schema;
 pub mod tenants;
 pub mod vendor_tokens;
 
-pub use database::{DatabaseLocation, begin_write, connect, migrate, ping, probe_write};
+pub use database::{
+    DatabaseLocation, WriteTransaction, begin_write, connect, migrate, ping, probe_write,
+};
 
 /// The clock lives in [`crate::time`]; named here too for the callers that stamp rows.
 pub use crate::time::now_ms;

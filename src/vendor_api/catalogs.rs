@@ -111,6 +111,7 @@ pub async fn put_types(
     let (own, applied) = change_tenant_catalog(&state.db, &state.catalog, tenant, change)
         .await?
         .ok_or_else(|| VendorError::not_found("tenant", &path))?;
+    state.lookups.forget_all();
     Ok(HttpResponse::Ok().json(types_body(&own, &applied)))
 }
 
@@ -132,6 +133,7 @@ pub async fn delete_types(
     change_tenant_catalog(&state.db, &state.catalog, tenant, change)
         .await?
         .ok_or_else(|| VendorError::not_found("tenant", &path))?;
+    state.lookups.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -179,6 +181,7 @@ pub async fn put_fields(
     let (own, applied) = change_tenant_catalog(&state.db, &state.catalog, tenant, change)
         .await?
         .ok_or_else(|| VendorError::not_found("tenant", &path))?;
+    state.lookups.forget_all();
     Ok(HttpResponse::Ok().json(fields_body(&own, &applied)))
 }
 
@@ -200,6 +203,7 @@ pub async fn delete_fields(
     change_tenant_catalog(&state.db, &state.catalog, tenant, change)
         .await?
         .ok_or_else(|| VendorError::not_found("tenant", &path))?;
+    state.lookups.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -265,6 +265,7 @@ pub async fn patch(
             .map_err(VendorError::invalid)?,
     };
     let overview = service::update_tenant(&state.db, id, patch).await?;
+    state.lookups.forget_all();
     Ok(HttpResponse::Ok().json(render(&state, &overview)))
 }
 
@@ -282,6 +283,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, VendorError> {
     caller.require(Access::Admin)?;
     service::delete_tenant(&state.db, tenant_id(&path)?).await?;
+    state.lookups.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -299,6 +301,7 @@ pub async fn rotate_key(
 ) -> Result<HttpResponse, VendorError> {
     caller.require(Access::Admin)?;
     let key = service::rotate_partner_key(&state.db, tenant_id(&path)?).await?;
+    state.lookups.forget_all();
     Ok(HttpResponse::Created().json(PartnerKey {
         partner_api_key: key.expose_secret().to_owned(),
     }))
@@ -328,6 +331,8 @@ pub async fn revoke_keys(
         ));
     }
     let revoked = service::revoke_partner_keys(&state.db, id).await?;
+    // This replica answers the change at once; the others within server.lookup_cache_ms.
+    state.lookups.forget_all();
     Ok(HttpResponse::Ok().json(RevokedKeys { revoked }))
 }
 
@@ -352,6 +357,7 @@ pub async fn put_ashby_key(
     let check = key_check(&state)?;
     let overview =
         service::replace_ashby_key(&state.db, &state.secrets.sealer, &check, id, &key).await?;
+    state.lookups.forget_all();
     Ok(HttpResponse::Ok().json(render(&state, &overview)))
 }
 

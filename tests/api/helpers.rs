@@ -80,6 +80,9 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.database.max_connections = 5;
     // Tests read the feed right after writing; the delay has a test of its own.
     settings.vendor.feed_delay_ms = 0;
+    // Tests change tenants behind the server's back (the command line, the database) and
+    // expect the next request to see it; the lookup cache has tests of its own.
+    settings.server.lookup_cache_ms = 0;
     settings.security.encryption_key = Some(key.clone().into());
     settings.security.token_secret = Some(token.clone().into());
     settings
@@ -98,6 +101,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub database: TestDatabase,
     pub client: reqwest::Client,
+    /// The server's partner-key and catalog cache (tests move its clock).
+    pub lookups: ashby_partner::lookup_cache::LookupCache,
     handle: ServerHandle,
 }
 
@@ -131,6 +136,7 @@ impl TestApp {
         let handle = application.handle();
         let engine = application.delivery_engine();
         let housekeeping = application.housekeeping();
+        let lookups = application.lookup_cache();
         tokio::spawn(application.run_without_workers());
         Self {
             address,
@@ -140,6 +146,7 @@ impl TestApp {
             settings,
             database,
             client: reqwest::Client::new(),
+            lookups,
             handle,
         }
     }
