@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod webdriver;
 
 mod ashby_webhooks;
 mod assessment_cancel;
@@ -13,6 +14,7 @@ mod catalog;
 mod cli;
 mod console;
 mod console_actions;
+mod console_browser;
 mod console_pages;
 mod crash;
 mod deliveries_admin;
