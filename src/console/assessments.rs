@@ -97,7 +97,7 @@ pub async fn search(
                     @if hits.is_empty() {
                         p.empty {
                             "Nothing matches. An email matches in full (any case); an id matches an assessment id "
-                            "or Ashby's application id in full. An erased candidate's email is no longer searchable."
+                            "or Ashby's application id in full."
                         }
                     } @else {
                         div.table { table {

@@ -341,7 +341,9 @@ pub async fn open_of_application_for_update(
 }
 
 /// Rewrites who an assessment is about: the candidate's Ashby id and the stored start
-/// request (an erasure or a merge — the only reasons either ever changes).
+/// request (an erasure or a merge — the only reasons either ever changes), and the email
+/// lookup column derived from it (an erased candidate's email must not stay behind, even
+/// on a terminal assessment that no later update rewrites).
 ///
 /// # Errors
 /// Database errors.
@@ -351,6 +353,7 @@ pub async fn set_candidate(db: &impl ConnectionTrait, changed: &Assessment) -> R
         id: Set(changed.id.0),
         candidate_ashby_id: Set(changed.candidate_ashby_id.clone()),
         start_request: Set(changed.start_request.clone()),
+        candidate_email: Set(candidate_email(&changed.start_request)),
         ..Default::default()
     };
     assessment::Entity::update(row).exec(db).await.map(drop)

@@ -311,3 +311,59 @@ async fn deliveries_are_filtered_by_status_kind_and_tenant() {
         assert_eq!(status, 400, "{bad}: {page}");
     }
 }
+
+#[tokio::test]
+async fn an_erased_candidate_is_no_longer_found_by_email_even_when_completed() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    // The tenant's webhook secret: registration without an Ashby key answers "manual".
+    app.forget_ashby_key(&tenant).await;
+    let registered: serde_json::Value = app
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/v1/tenants/{}/ashby-webhooks", tenant.id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = registered["secret_token"].as_str().unwrap().to_owned();
+    app.connect_tenant_to_ashby(&tenant, crate::helpers::NOWHERE, "key")
+        .await;
+    let mut body = start_body("app-1");
+    body["candidate"]["ashby_id"] = json!("cand-gone");
+    let id = app.start_assessment(&tenant, &body).await;
+    let completed = json!({"status": "completed", "profile_url": "https://tests.example/r/1",
+        "result": {"identifier": "score", "label": "Score", "type": "numeric_score", "value": 90}});
+    assert_eq!(app.vendor_event(&id, &completed).await.0, 200);
+    let console = Console::read_only(&app).await;
+    let search = "/console/assessments?q=ada@example.com";
+    assert!(console.page(search).await.contains("assessment-link"));
+
+    let notice = json!({"action": "candidateDelete", "data": {"candidate": {"id": "cand-gone"}}})
+        .to_string();
+    let response = app
+        .client
+        .post(app.url(&format!("/ashby/webhooks/{}", tenant.id)))
+        .header("content-type", "application/json")
+        .header(
+            "Ashby-Signature",
+            ashby_partner::ashby::webhooks::sign(secret.as_bytes(), notice.as_bytes()),
+        )
+        .body(notice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let page = console.page(search).await;
+    assert!(page.contains("Nothing matches"), "{page}");
+    let timeline = console.page(&format!("/console/assessments/{id}")).await;
+    assert!(
+        timeline.contains("<h1>Assessment for Erased candidate</h1>"),
+        "{timeline}"
+    );
+    assert!(!timeline.contains("ada@example.com") && !timeline.contains("Lovelace"));
+}
