@@ -66,7 +66,12 @@ pub enum Command {
     #[command(subcommand)]
     Deliveries(deliveries::DeliveriesCommand),
     /// Run the whole flow locally against an Ashby stand-in (no configuration, no network).
-    Demo,
+    Demo {
+        /// After the checks pass, keep the server and the stand-in running and print the
+        /// console's address with a ready sign-in; stop with Ctrl-C or SIGTERM.
+        #[arg(long)]
+        keep_running: bool,
+    },
 }
 
 impl Cli {
@@ -83,7 +88,7 @@ impl Cli {
             Command::Tenant(command) => tenant::run(command, settings).await,
             Command::Token(command) => token::run(command, &settings).await,
             Command::Deliveries(command) => deliveries::run(command, &settings).await,
-            Command::Demo => crate::demo::run(settings).await,
+            Command::Demo { keep_running } => crate::demo::run(settings, keep_running).await,
         }
     }
 }

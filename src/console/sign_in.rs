@@ -10,9 +10,24 @@ use super::layout::{page, respond};
 use super::session::{self, Session, SignInRefusal, clear_cookie, cookies_are_secure};
 use crate::state::AppState;
 
+/// The form; `?token=` fills it in (the link `demo --keep-running` prints) — signing in
+/// still takes the POST, so a link alone opens no session.
 pub async fn form(state: web::Data<AppState>, query: web::Query<Fields>) -> HttpResponse {
     let flash = flash_of(&query, &state.secrets.token_secret);
-    respond(StatusCode::OK, sign_in_page(flash.as_deref(), None))
+    let prefill = query
+        .get("token")
+        .map(String::as_str)
+        .filter(|t| plausible_token(t));
+    respond(
+        StatusCode::OK,
+        sign_in_page(flash.as_deref(), None, prefill),
+    )
+}
+
+/// What may be put into the form from a link: token-sized, printable, no spaces. Anything
+/// else is left out rather than refused: the page is still the sign-in form.
+fn plausible_token(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 4096 && text.chars().all(|c| c.is_ascii_graphic())
 }
 
 pub async fn submit(
@@ -35,7 +50,10 @@ pub async fn submit(
                 SignInRefusal::EngineScope => StatusCode::FORBIDDEN,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            Ok(respond(status, sign_in_page(None, Some(refusal.message()))))
+            Ok(respond(
+                status,
+                sign_in_page(None, Some(refusal.message()), None),
+            ))
         }
     }
 }
@@ -61,7 +79,7 @@ pub async fn sign_out(
         .finish())
 }
 
-fn sign_in_page(flash: Option<&str>, error: Option<&str>) -> Markup {
+fn sign_in_page(flash: Option<&str>, error: Option<&str>, prefill: Option<&str>) -> Markup {
     let body = html! {
         div.narrow {
             h1 { "Sign in" }
@@ -73,7 +91,8 @@ fn sign_in_page(flash: Option<&str>, error: Option<&str>) -> Markup {
             }
             form method="post" action="/console/sign-in" {
                 label for="token" { "Vendor API token (scope read or admin)" }
-                input #token type="password" name="token" autocomplete="off" required;
+                input #token type="password" name="token" autocomplete="off" required
+                    value=[prefill];
                 button #sign-in type="submit" { "Sign in" }
             }
             p.muted {

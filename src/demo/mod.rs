@@ -1,11 +1,13 @@
 //! `demo` (CONTRACT §9): the whole flow on this machine, with no configuration and no
 //! network — the server on a throwaway SQLite database, Ashby and the vendor's webhook
-//! receiver played by a stand-in on loopback. Exits non-zero on any failure.
+//! receiver played by a stand-in on loopback. Exits non-zero on any failure. With
+//! `--keep-running`, the server stays up afterwards for a look at its console.
 //!
 //! Besides the happy path, the stand-in plays what Ashby does to a partner: a 503 once (a
 //! retry), a 429 throttling the whole integration partner once (a pause, not a failure),
 //! and a signed `applicationUpdate` archiving an application (its assessment is cancelled).
 
+mod console;
 mod stand_in;
 mod timeline;
 
@@ -29,22 +31,26 @@ const ASHBY_KEY: &str = "demo-ashby-api-key";
 /// How long the demo waits for the deliveries before calling it a failure.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Runs the demo.
+/// Runs the demo; with `keep_running`, once it passed, serves until Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// Any step that does not go as Ashby's protocol and the contract say.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(settings: Settings, keep_running: bool) -> anyhow::Result<()> {
     let workdir = std::env::temp_dir().join(format!(
         "ashby-partner-demo-{}",
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&workdir)?;
-    let outcome = play(settings, &workdir).await;
+    let outcome = play(settings, &workdir, keep_running).await;
     let _ = std::fs::remove_dir_all(&workdir);
     outcome
 }
 
-async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Result<()> {
+async fn play(
+    mut settings: Settings,
+    workdir: &std::path::Path,
+    keep_running: bool,
+) -> anyhow::Result<()> {
     let timeline = Timeline::new();
     let webhook_key: [u8; 32] = rand::random();
     let stand_in = StandIn::start(ASHBY_KEY, webhook_key.to_vec(), timeline.clone())?;
@@ -62,11 +68,8 @@ async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Resu
         stand_in.base_url
     );
 
-    let result = exercise(&settings, &base, &stand_in, &timeline).await;
+    let mut result = exercise(&settings, &base, &stand_in, &timeline).await;
 
-    server.stop(true).await;
-    let _ = running.await;
-    stand_in.stop().await;
     println!("\nTimeline:\n{}", timeline.render());
     match &result {
         Ok(()) => println!(
@@ -76,7 +79,23 @@ async fn play(mut settings: Settings, workdir: &std::path::Path) -> anyhow::Resu
         ),
         Err(error) => println!("\nDemo FAILED: {error:#}"),
     }
+    if keep_running && result.is_ok() {
+        result = keep_serving(&settings, &base).await;
+    }
+    server.stop(true).await;
+    let _ = running.await;
+    stand_in.stop().await;
     result
+}
+
+/// `--keep-running`: the console's address and a sign-in, then wait for Ctrl-C/SIGTERM.
+async fn keep_serving(settings: &Settings, base: &str) -> anyhow::Result<()> {
+    console::announce(settings, base).await?;
+    console::until_stopped()
+        .await
+        .context("waiting for Ctrl-C or SIGTERM")?;
+    println!("Stopping the demo.");
+    Ok(())
 }
 
 /// A throwaway database, loopback everything, fast retries.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod webdriver;
 
 mod ashby_webhooks;
 mod assessment_cancel;
@@ -15,6 +16,7 @@ mod cli;
 mod concurrent_writes;
 mod console;
 mod console_actions;
+mod console_browser;
 mod console_pages;
 mod crash;
 mod deliveries_admin;
