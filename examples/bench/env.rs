@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -181,12 +182,15 @@ impl Api {
             .basic_auth(&*self.partner_key, Some(""))
             .json(&body)
             .send()
-            .await
-            .ok()?;
-        let answer: serde_json::Value = answer.json().await.ok()?;
-        answer["results"]["assessment_id"]
+            .await;
+        let answer = json_of(answer).await?;
+        let id = answer["results"]["assessment_id"]
             .as_str()
-            .map(str::to_owned)
+            .map(str::to_owned);
+        if id.is_none() {
+            show_failure(&format!("assessment.start answered {answer}"));
+        }
+        id
     }
 
     pub async fn list(&self) -> bool {
@@ -232,10 +236,8 @@ impl Api {
             .bearer_auth(&*self.admin)
             .json(&json!({}))
             .send()
-            .await
-            .ok()?;
-        let answer: serde_json::Value = answer.json().await.ok()?;
-        answer["retried"].as_u64()
+            .await;
+        json_of(answer).await?["retried"].as_u64()
     }
 
     pub async fn metrics(&self) -> bool {
@@ -244,13 +246,44 @@ impl Api {
     }
 }
 
-/// A 2xx whose body was read to the end (so the connection is reused).
+/// A 2xx whose body was read to the end (so the connection is reused). The first few
+/// failures are shown on stderr, so an incomplete run says why.
 async fn drained_ok(answer: reqwest::Result<reqwest::Response>) -> bool {
     match answer {
         Ok(response) => {
-            let ok = response.status().is_success();
-            response.bytes().await.is_ok() && ok
+            let status = response.status();
+            let body = response.bytes().await;
+            if status.is_success() && body.is_ok() {
+                return true;
+            }
+            let body = body.map_or_else(|e| e.to_string(), |b| String::from_utf8_lossy(&b).into());
+            show_failure(&format!(
+                "HTTP {status}: {}",
+                body.chars().take(300).collect::<String>()
+            ));
+            false
         }
-        Err(_) => false,
+        Err(error) => {
+            show_failure(&error.to_string());
+            false
+        }
+    }
+}
+
+/// The JSON body of an answer, whatever its status; None (shown) when there is none.
+async fn json_of(answer: reqwest::Result<reqwest::Response>) -> Option<serde_json::Value> {
+    let decoded = match answer {
+        Ok(response) => response.json().await,
+        Err(error) => Err(error),
+    };
+    decoded
+        .map_err(|error| show_failure(&error.to_string()))
+        .ok()
+}
+
+fn show_failure(what: &str) {
+    static SHOWN: AtomicUsize = AtomicUsize::new(0);
+    if SHOWN.fetch_add(1, Ordering::Relaxed) < 5 {
+        eprintln!("bench: a request failed: {what}");
     }
 }

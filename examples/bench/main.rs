@@ -75,11 +75,11 @@ impl Plan {
             given.unwrap_or(if options.quick { quick } else { full })
         };
         Self {
-            requests: pick(options.requests, 200, 4000).max(1),
-            reads: pick(options.reads, 1000, 20_000).max(1),
+            requests: pick(options.requests, 100, 4000).max(1),
+            reads: pick(options.reads, 500, 20_000).max(1),
             concurrency: options.concurrency.max(1),
-            drain: pick(options.drain, 200, 2000).max(1),
-            samples: pick(options.samples, 10, 100).max(1),
+            drain: pick(options.drain, 100, 2000).max(1),
+            samples: pick(options.samples, 5, 100).max(1),
             scrapes: pick(options.scrapes, 3, 5).max(1),
             seed_rows: options.seed_rows,
             pool: options.pool,
