@@ -33,6 +33,7 @@ mod secret_files;
 mod stored_once;
 mod tenant_catalogs;
 mod throttling;
+mod tracing_export;
 mod vendor_auth;
 mod vendor_events;
 mod vendor_feed;
