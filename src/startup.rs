@@ -26,7 +26,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 use crate::telemetry::{RequestSpan, SpanScope};
 use crate::tokens::TokenKeys;
-use crate::{health, store, vendor_api};
+use crate::{health, vendor_api};
 
 pub struct Application {
     port: u16,
@@ -57,18 +57,15 @@ pub enum StartupError {
 }
 
 impl Application {
-    /// Resolves secrets, connects (and migrates, unless `database.auto_migrate` is
-    /// false), and binds `server.bind`.
+    /// Opens the database and checks it as `serve` does (a newer schema refused, migrated
+    /// unless `database.auto_migrate` is false, the encryption key checked; see
+    /// [`crate::preflight`]), and binds `server.bind`.
     ///
     /// # Errors
     /// Any of those steps failing, with a message saying which.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let secrets = ServerSecrets::resolve(&settings)?;
-        let db = store::connect(&settings.database).await?;
-        if settings.database.auto_migrate {
-            store::migrate(&db).await?;
-        }
-        Self::build_with(settings, db, secrets)
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (db, secrets) = crate::preflight::open_for_serving(&settings).await?;
+        Ok(Self::build_with(settings, db, secrets)?)
     }
 
     /// Builds on an existing connection (already migrated).

@@ -4,18 +4,13 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::output::print;
-use super::{Access, check_encryption_key, open_database};
-use crate::secrets::ServerSecrets;
 use crate::settings::Settings;
 use crate::startup::Application;
 use crate::store::{self, schema};
 use crate::telemetry::TraceExport;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    // The database first: a refused schema must not leave a new secrets file behind.
-    let db = open_database(&settings, Access::Write).await?;
-    let secrets = ServerSecrets::resolve(&settings)?;
-    check_encryption_key(&db, &secrets.sealer).await?;
+    let (db, secrets) = crate::preflight::open_for_serving(&settings).await?;
     let export = TraceExport::start(&settings.telemetry)?;
     if let Some(export) = &export
         && !export.install()

@@ -7,6 +7,7 @@ mod helpers;
 mod ashby_webhooks;
 mod assessment_cancel;
 mod assessment_start;
+mod build_checks;
 mod candidate_email;
 mod candidate_sessions;
 mod catalog;
