@@ -7,6 +7,7 @@
 //! what the server does under `serve`, with the exporter the same settings configure.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -30,6 +31,8 @@ const PARENT_ID: &str = "00f067aa0ba902b7";
 struct Collector {
     url: String,
     spans: Arc<Mutex<Vec<Span>>>,
+    /// Counts the batches received, so a test can wait for the next one.
+    arrived: tokio::sync::watch::Receiver<usize>,
     handle: ServerHandle,
 }
 
@@ -37,9 +40,12 @@ impl Collector {
     async fn start() -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let kept = web::Data::from(spans.clone());
+        let (counter, arrived) = tokio::sync::watch::channel(0_usize);
+        let counter = web::Data::new(counter);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(kept.clone())
+                .app_data(counter.clone())
                 .route("/v1/traces", web::post().to(receive))
         })
         .workers(1)
@@ -52,6 +58,7 @@ impl Collector {
         Self {
             url: format!("http://127.0.0.1:{port}"),
             spans,
+            arrived,
             handle,
         }
     }
@@ -59,9 +66,38 @@ impl Collector {
     fn spans(&self) -> Vec<Span> {
         self.spans.lock().unwrap().clone()
     }
+
+    /// The spans once every name in `names` has arrived. A request's span ends on the
+    /// server's thread just after the client has its answer, so it can end after a flush:
+    /// then the batch exporter sends it on its own schedule, and this waits for that batch
+    /// (bounded), flushing again on each arrival.
+    async fn spans_named(&mut self, export: &TraceExport, names: &[&str]) -> Vec<Span> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            export.flush().await.unwrap();
+            let spans = self.spans();
+            let missing: Vec<_> = names
+                .iter()
+                .filter(|name| !spans.iter().any(|span| span.name == **name))
+                .collect();
+            if missing.is_empty() {
+                return spans;
+            }
+            let next = tokio::time::timeout_at(deadline, self.arrived.changed()).await;
+            assert!(
+                matches!(next, Ok(Ok(()))),
+                "spans {missing:?} never arrived; got {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            );
+        }
+    }
 }
 
-async fn receive(body: web::Bytes, spans: web::Data<Mutex<Vec<Span>>>) -> HttpResponse {
+async fn receive(
+    body: web::Bytes,
+    spans: web::Data<Mutex<Vec<Span>>>,
+    counter: web::Data<tokio::sync::watch::Sender<usize>>,
+) -> HttpResponse {
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return HttpResponse::BadRequest().finish();
     };
@@ -71,6 +107,8 @@ async fn receive(body: web::Bytes, spans: web::Data<Mutex<Vec<Span>>>) -> HttpRe
             kept.extend(scope.spans);
         }
     }
+    drop(kept);
+    counter.send_modify(|batches| *batches += 1);
     HttpResponse::Ok()
         .content_type("application/x-protobuf")
         .finish()
@@ -128,7 +166,7 @@ fn span_of<'a>(spans: &'a [Span], traceparent: &str) -> &'a Span {
 
 #[tokio::test]
 async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their_trace() {
-    let collector = Collector::start().await;
+    let mut collector = Collector::start().await;
     let mut ashby = mockito::Server::new_async().await;
     let to_ashby = TraceParents::default();
     let to_vendor = TraceParents::default();
@@ -176,11 +214,15 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
     app.vendor_event(&id, &json!({"status": "in_progress"}))
         .await;
     app.deliver_everything().await;
-    export.flush().await.unwrap();
+    let spans = collector
+        .spans_named(
+            &export,
+            &["POST /assessment.start", "POST /v1/assessments/{id}/events"],
+        )
+        .await;
 
     update.assert_async().await;
     webhook.assert_async().await;
-    let spans = collector.spans();
     let tenant_id = tenant.id.to_string();
 
     let start = spans
