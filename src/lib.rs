@@ -16,6 +16,7 @@ pub mod lookup_cache;
 pub mod metrics;
 pub mod outgoing;
 pub mod partner_api;
+pub mod preflight;
 pub mod rate_limit;
 pub mod representation;
 pub mod request_body;

@@ -1,10 +1,14 @@
 //! Outbound HTTP shared by every destination (Ashby's API, the vendor's webhook
-//! endpoint): the client, the outcome of one call, `Retry-After`, and reading an answer
-//! with a size limit. What an answer *means* is each destination's business.
+//! endpoint): the client, the outcome of one call, `Retry-After`, reading an answer with
+//! a size limit, and the trace context every request carries. What an answer *means* is
+//! each destination's business.
 
 use std::time::Duration;
 
+use opentelemetry::propagation::{Injector, TextMapPropagator as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Sent with every request: Ashby's edge rejects empty or default agents.
 pub const USER_AGENT: &str = concat!("ashby-partner/", env!("CARGO_PKG_VERSION"));
@@ -49,6 +53,16 @@ pub enum ThrottleScope {
 }
 
 impl CallOutcome {
+    /// A word for the outcome, for traces and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Delivered { .. } => "delivered",
+            Self::Retry { .. } => "retry",
+            Self::Refused { .. } => "refused",
+            Self::Throttled { .. } => "throttled",
+        }
+    }
+
     /// The HTTP status of the answer, when there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -130,6 +144,28 @@ fn failure_kind(error: &reqwest::Error) -> &'static str {
         "could not connect"
     } else {
         "request failed"
+    }
+}
+
+/// The W3C `traceparent` (and `tracestate`) of the current span, for an outbound call.
+/// Empty when the span is not exported (no `telemetry.otlp_endpoint`): then there is no
+/// trace for the other side to join.
+pub fn trace_headers() -> HeaderMap {
+    let mut headers = OutgoingHeaders(HeaderMap::new());
+    TraceContextPropagator::new().inject_context(&tracing::Span::current().context(), &mut headers);
+    headers.0
+}
+
+struct OutgoingHeaders(HeaderMap);
+
+impl Injector for OutgoingHeaders {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            reqwest::header::HeaderName::from_bytes(key.as_bytes()),
+            reqwest::header::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
     }
 }
 

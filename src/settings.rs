@@ -41,6 +41,7 @@ pub struct Settings {
     pub vendor: VendorSettings,
     pub limits: LimitsSettings,
     pub retention: RetentionSettings,
+    pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub assessment_types: Vec<AssessmentTypeSettings>,
     #[serde(default)]
@@ -146,6 +147,50 @@ pub struct RetentionSettings {
     /// Terminal assessments (with their deliveries), once nothing of theirs is pending.
     #[serde(deserialize_with = "optional_duration")]
     pub assessments: Option<Duration>,
+}
+
+/// Trace export (docs/deployment.md, "Tracing").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's OTLP/HTTP base URL; empty: no export.
+    pub otlp_endpoint: String,
+    pub service_name: String,
+    /// The share of new traces kept, 0.0 to 1.0.
+    pub sample_ratio: f64,
+}
+
+impl TelemetrySettings {
+    /// Where spans are POSTed: `<otlp_endpoint>/v1/traces`; `None` when export is off.
+    /// The endpoint was validated at load.
+    pub fn traces_url(&self) -> Option<String> {
+        let base = self.otlp_endpoint.trim();
+        (!base.is_empty()).then(|| format!("{}/v1/traces", base.trim_end_matches('/')))
+    }
+
+    /// # Errors
+    /// An endpoint that is not an http(s) URL, an empty service name, a ratio outside 0..=1.
+    fn validate(&self) -> Result<(), SettingsError> {
+        if !self.otlp_endpoint.trim().is_empty() {
+            let url = parse_http_url("telemetry.otlp_endpoint", self.otlp_endpoint.trim())?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(invalid(format!(
+                    "telemetry.otlp_endpoint must be the collector's base URL (such as http://collector:4318), without a query, not {:?}",
+                    self.otlp_endpoint
+                )));
+            }
+        }
+        if self.service_name.trim().is_empty() {
+            return Err(invalid("telemetry.service_name must not be empty"));
+        }
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            return Err(invalid(format!(
+                "telemetry.sample_ratio must be between 0.0 and 1.0, not {}",
+                self.sample_ratio
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Per-caller request rates (0 = off) and size caps on what is stored.
@@ -262,6 +307,14 @@ impl Settings {
             builder = builder.set_override("database.url", url.as_str())?;
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
+        // The standard variable of OpenTelemetry SDKs, below our own key.
+        if settings.telemetry.otlp_endpoint.trim().is_empty()
+            && let Some(endpoint) = env
+                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|endpoint| !endpoint.trim().is_empty())
+        {
+            settings.telemetry.otlp_endpoint = endpoint.trim().to_owned();
+        }
         settings.normalise();
         settings.read_secret_files()?;
         settings.validate()?;
@@ -375,6 +428,7 @@ impl Settings {
                 &template.replace("{token}", "t"),
             )?;
         }
+        self.telemetry.validate()?;
         catalog::validate_types("assessment_types", self.catalog().types()).map_err(invalid)?;
         validate_custom_fields(&self.custom_fields)
     }

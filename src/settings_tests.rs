@@ -109,6 +109,65 @@ fn database_url_overrides_the_database_url_key() {
 }
 
 #[test]
+fn trace_export_is_off_by_default_and_configured_by_key_or_the_standard_variable() {
+    let settings = Scratch::new().load().unwrap();
+    assert_eq!(settings.telemetry.traces_url(), None);
+    assert_eq!(settings.telemetry.service_name, "ashby-partner");
+
+    let standard = Scratch::new().env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+    assert_eq!(
+        standard.load().unwrap().telemetry.traces_url().as_deref(),
+        Some("http://collector:4318/v1/traces")
+    );
+    let both = standard.env(
+        "ASHBY_PARTNER__TELEMETRY__OTLP_ENDPOINT",
+        "https://otel.example/base/",
+    );
+    assert_eq!(
+        both.load().unwrap().telemetry.traces_url().as_deref(),
+        Some("https://otel.example/base/v1/traces"),
+        "our key wins over the standard variable"
+    );
+}
+
+#[test]
+fn a_bad_trace_endpoint_or_ratio_is_refused_naming_the_key() {
+    for (key, value, expected) in [
+        (
+            "OTLP_ENDPOINT",
+            "collector:4318",
+            "telemetry.otlp_endpoint must be an http(s) URL",
+        ),
+        (
+            "OTLP_ENDPOINT",
+            "grpc://collector:4317",
+            "telemetry.otlp_endpoint must be an http(s) URL",
+        ),
+        (
+            "OTLP_ENDPOINT",
+            "http://collector:4318/?x=1",
+            "telemetry.otlp_endpoint must be the collector's base URL",
+        ),
+        (
+            "SAMPLE_RATIO",
+            "1.5",
+            "telemetry.sample_ratio must be between 0.0 and 1.0",
+        ),
+        (
+            "SERVICE_NAME",
+            " ",
+            "telemetry.service_name must not be empty",
+        ),
+    ] {
+        let error = Scratch::new()
+            .env(&format!("ASHBY_PARTNER__TELEMETRY__{key}"), value)
+            .error();
+        assert!(error.contains(expected), "{key}={value}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}
+
+#[test]
 fn secrets_come_from_the_environment_and_empty_means_unset() {
     let scratch = Scratch::new()
         .env(

@@ -3,8 +3,10 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
@@ -24,9 +26,9 @@ use crate::secrets::ServerSecrets;
 use crate::service::Outbound;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::telemetry::RequestSpan;
+use crate::telemetry::{RequestSpan, SpanScope};
 use crate::tokens::TokenKeys;
-use crate::{health, store, vendor_api};
+use crate::{health, vendor_api};
 
 pub struct Application {
     port: u16,
@@ -58,18 +60,15 @@ pub enum StartupError {
 }
 
 impl Application {
-    /// Resolves secrets, connects (and migrates, unless `database.auto_migrate` is
-    /// false), and binds `server.bind`.
+    /// Opens the database and checks it as `serve` does (a newer schema refused, migrated
+    /// unless `database.auto_migrate` is false, the encryption key checked; see
+    /// [`crate::preflight`]), and binds `server.bind`.
     ///
     /// # Errors
     /// Any of those steps failing, with a message saying which.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let secrets = ServerSecrets::resolve(&settings)?;
-        let db = store::connect(&settings.database).await?;
-        if settings.database.auto_migrate {
-            store::migrate(&db).await?;
-        }
-        Self::build_with(settings, db, secrets)
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (db, secrets) = crate::preflight::open_for_serving(&settings).await?;
+        Ok(Self::build_with(settings, db, secrets)?)
     }
 
     /// Builds on an existing connection (already migrated).
@@ -80,6 +79,20 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
         secrets: ServerSecrets,
+    ) -> Result<Self, StartupError> {
+        Self::build_in_scope(settings, db, secrets, SpanScope::default())
+    }
+
+    /// [`Self::build_with`], with the spans of its requests and deliveries going to
+    /// `scope`'s subscriber rather than the process's (tests tracing one application).
+    ///
+    /// # Errors
+    /// The listener cannot be bound.
+    pub fn build_in_scope(
+        settings: Settings,
+        db: DatabaseConnection,
+        secrets: ServerSecrets,
+        scope: SpanScope,
     ) -> Result<Self, StartupError> {
         let bind = settings.server.bind;
         let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
@@ -108,7 +121,8 @@ impl Application {
         let admin_listener = web::Data::new(AdminListener(admin.as_ref().map(|(_, addr)| *addr)));
         let max_body_bytes = settings.server.max_body_bytes;
         let waker = DeliveryWaker::default();
-        let sender = Sender::new(db.clone(), secrets.sealer.clone(), &settings)?;
+        let sender =
+            Sender::new(db.clone(), secrets.sealer.clone(), &settings)?.with_scope(scope.clone());
         let metrics = Metrics::default();
         let engine = Arc::new(
             DeliveryEngine::new(db.clone(), sender, settings.delivery.clone(), waker.clone())
@@ -141,11 +155,15 @@ impl Application {
         // Metrics and their database reads need nothing else: their own pieces of data.
         let request_metrics = web::Data::new(metrics);
         let metrics_db = web::Data::new(state.db.clone());
+        let scope = web::Data::new(scope);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(listeners::route_by_listener))
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // Outermost: the request span is made, and the request served, in scope.
+                .wrap(actix_web::middleware::from_fn(in_scope))
+                .app_data(scope.clone())
                 .app_data(state.clone())
                 .app_data(request_metrics.clone())
                 .app_data(metrics_db.clone())
@@ -257,6 +275,16 @@ impl Application {
     pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Serves the request with the application's [`SpanScope`].
+async fn in_scope(
+    scope: web::Data<SpanScope>,
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let served = scope.enter(|| next.call(request));
+    scope.run(served).await
 }
 
 /// No route has this path: a JSON 404 in the partner envelope, never HTML (`/v1` has its

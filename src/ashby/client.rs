@@ -58,6 +58,7 @@ impl AshbyClient {
             .basic_auth(api_key.expose_secret(), Some(""))
             .header(ACCEPT, "application/json; version=1")
             .header(CONTENT_TYPE, "application/json")
+            .headers(outgoing::trace_headers())
             .json(body)
             .send()
             .await

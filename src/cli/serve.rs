@@ -4,20 +4,29 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::output::print;
-use super::{Access, check_encryption_key, open_database};
-use crate::secrets::ServerSecrets;
 use crate::settings::Settings;
 use crate::startup::Application;
 use crate::store::{self, schema};
+use crate::telemetry::TraceExport;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    // The database first: a refused schema must not leave a new secrets file behind.
-    let db = open_database(&settings, Access::Write).await?;
-    let secrets = ServerSecrets::resolve(&settings)?;
-    check_encryption_key(&db, &secrets.sealer).await?;
+    let (db, secrets) = crate::preflight::open_for_serving(&settings).await?;
+    let export = TraceExport::start(&settings.telemetry)?;
+    if let Some(export) = &export
+        && !export.install()
+    {
+        tracing::warn!("trace export configured, but no subscriber to export from");
+    }
     let application = Application::build_with(settings.clone(), db, secrets)?;
     log_summary(&settings, application.port());
-    application.run_until_stopped().await?;
+    let served = application.run_until_stopped().await;
+    // The spans of the last requests and deliveries go out before the process ends.
+    if let Some(export) = export
+        && let Err(error) = export.shutdown().await
+    {
+        tracing::warn!(%error, "the last traces could not be exported");
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -52,12 +61,26 @@ fn log_summary(settings: &Settings, port: u16) {
         settings.assessment_types.len(),
         settings.custom_fields.len()
     );
+    if let Some(url) = settings.telemetry.traces_url() {
+        // The origin only: a URL can carry credentials.
+        let origin = url::Url::parse(&url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        tracing::info!(
+            "startup: traces exported to {origin} (OTLP/HTTP, service.name {}, sample_ratio {})",
+            settings.telemetry.service_name,
+            settings.telemetry.sample_ratio
+        );
+    }
     let mut disabled = Vec::new();
     if settings.vendor.webhook_url.is_empty() {
         disabled.push("vendor webhooks (vendor.webhook_url unset)");
     }
     if settings.vendor.candidate_url_template.is_empty() {
         disabled.push("candidate links (vendor.candidate_url_template unset)");
+    }
+    if settings.telemetry.traces_url().is_none() {
+        disabled.push("trace export (telemetry.otlp_endpoint unset)");
     }
     if settings.vendor.expire_after.is_none() {
         disabled.push("expiry (vendor.expire_after unset)");

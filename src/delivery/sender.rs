@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::ashby::client::AshbyClient;
@@ -16,6 +17,7 @@ use crate::domain::ids::TenantId;
 use crate::outgoing::CallOutcome;
 use crate::settings::{Settings, SettingsError};
 use crate::store::{assessments, tenants};
+use crate::telemetry::SpanScope;
 
 use super::webhook::{WebhookClient, WebhookTarget, rendered_body};
 
@@ -35,6 +37,8 @@ pub struct Sender {
     sealer: Sealer,
     default_ashby_base_url: String,
     webhooks: Option<Arc<WebhookClient>>,
+    /// Where the delivery spans go.
+    scope: SpanScope,
 }
 
 impl Sender {
@@ -62,7 +66,15 @@ impl Sender {
             sealer,
             default_ashby_base_url: settings.ashby.base_url.clone(),
             webhooks,
+            scope: SpanScope::default(),
         })
+    }
+
+    /// Sends its spans to `scope`'s subscriber rather than the process's.
+    #[must_use]
+    pub fn with_scope(mut self, scope: SpanScope) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Everything a delivery needs before its request can go out — the destination and,
@@ -176,8 +188,42 @@ impl Sender {
     }
 
     /// Sends a prepared delivery and says how it went. Never fails: every problem is an
-    /// outcome.
+    /// outcome. One span per attempt, with the ids, the outcome and the HTTP status; the
+    /// request carries its `traceparent`.
     pub async fn send(&self, prepared: &Prepared, delivery: &Delivery) -> CallOutcome {
+        let span = self.scope.enter(|| {
+            tracing::info_span!(
+                "delivery",
+                otel.name = %format!("deliver {}", delivery.kind.as_str()),
+                otel.kind = "client",
+                otel.status_code = tracing::field::Empty,
+                ashby_partner.tenant_id = %delivery.tenant_id,
+                ashby_partner.assessment_id = %delivery.assessment_id,
+                ashby_partner.delivery_id = %delivery.id,
+                ashby_partner.delivery_kind = delivery.kind.as_str(),
+                ashby_partner.attempt = delivery.attempts + 1,
+                ashby_partner.outcome = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+            )
+        });
+        let outcome = self
+            .scope
+            .run(
+                self.send_unspanned(prepared, delivery)
+                    .instrument(span.clone()),
+            )
+            .await;
+        span.record("ashby_partner.outcome", outcome.kind());
+        if let Some(status) = outcome.http_status() {
+            span.record("http.response.status_code", status);
+        }
+        if !matches!(outcome, CallOutcome::Delivered { .. }) {
+            span.record("otel.status_code", "error");
+        }
+        outcome
+    }
+
+    async fn send_unspanned(&self, prepared: &Prepared, delivery: &Delivery) -> CallOutcome {
         match (prepared, &self.webhooks) {
             (
                 Prepared::Ashby {

@@ -45,6 +45,7 @@ impl WebhookClient {
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
+            .headers(outgoing::trace_headers())
             .body(body)
             .send()
             .await;

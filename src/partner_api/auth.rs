@@ -64,6 +64,7 @@ impl FromRequest for AshbyCaller {
                     request_id,
                 )),
                 Ok(Some(tenant)) => {
+                    crate::telemetry::record_tenant(tenant.tenant_id);
                     // Counted after authentication, so an unknown key spends no tenant's budget.
                     if let Some(limits) = limits {
                         limits

@@ -46,6 +46,7 @@ pub async fn cancel(
     let Ok(id) = id_text.parse::<AssessmentId>() else {
         return Ok(not_found());
     };
+    crate::telemetry::record_assessment(id);
     let outcome = cancel_by_ashby(&state.db, &state.outbound, caller.tenant_id, id)
         .await
         .map_err(|error| caller.database_error(error))?;

@@ -50,6 +50,7 @@ pub async fn start(
         .await
         .map_err(|error| caller.database_error(error))?;
     let assessment = outcome.assessment;
+    crate::telemetry::record_assessment(assessment.id);
     if outcome.created {
         tracing::info!(assessment_id = %assessment.id, "assessment started");
     }

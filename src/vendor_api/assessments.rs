@@ -51,6 +51,7 @@ pub async fn get(
 ) -> Result<HttpResponse, VendorError> {
     caller.require(Access::ReadAssessments)?;
     let id = parse_id(&path)?;
+    crate::telemetry::record_assessment(id);
     let row = assessments::find_any(&state.db, id)
         .await?
         .ok_or_else(|| VendorError::not_found("assessment", &path))?;
@@ -79,6 +80,7 @@ pub async fn post_event(
 ) -> Result<HttpResponse, VendorError> {
     caller.require(Access::Report)?;
     let id = parse_id(&path)?;
+    crate::telemetry::record_assessment(id);
     let event = VendorEvent::try_from(body.0).map_err(VendorError::invalid)?;
     let outcome = record_vendor_event(&state.db, &state.outbound, id, &event).await?;
     let row = match outcome {

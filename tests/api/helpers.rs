@@ -10,6 +10,7 @@ use ashby_partner::secrets::ServerSecrets;
 use ashby_partner::settings::Settings;
 use ashby_partner::startup::Application;
 use ashby_partner::store::{self, tenants};
+use ashby_partner::telemetry::SpanScope;
 use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
@@ -128,10 +129,21 @@ impl TestApp {
     /// The server and the test share one pool, so a test can also take the database
     /// away from the server (see the readiness test).
     pub async fn start(settings: Settings, database: TestDatabase) -> Self {
+        Self::start_in_scope(settings, database, SpanScope::default()).await
+    }
+
+    /// [`Self::start`], with the app's spans going to `scope`'s subscriber (the global
+    /// one is shared by every test of the binary).
+    pub async fn start_in_scope(
+        settings: Settings,
+        database: TestDatabase,
+        scope: SpanScope,
+    ) -> Self {
         let db = store::connect(&settings.database).await.unwrap();
         store::migrate(&db).await.unwrap();
         let secrets = ServerSecrets::resolve(&settings).unwrap();
-        let application = Application::build_with(settings.clone(), db.clone(), secrets).unwrap();
+        let application =
+            Application::build_in_scope(settings.clone(), db.clone(), secrets, scope).unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
         let engine = application.delivery_engine();

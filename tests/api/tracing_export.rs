@@ -1,0 +1,325 @@
+//! Trace export: with `telemetry.otlp_endpoint` set, the spans of requests and deliveries
+//! reach an OTLP/HTTP collector (a stand-in here, decoding the protobuf) with the tenant and
+//! assessment ids; calls to Ashby and the vendor's webhook carry the delivery span's
+//! `traceparent`; an incoming `traceparent` is the parent of its request's span.
+//!
+//! The app's spans go to a subscriber of its own (the process's is shared by every test):
+//! what the server does under `serve`, with the exporter the same settings configure.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use ashby_partner::telemetry::{SpanScope, TraceExport};
+use mockito::Matcher;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
+use serde_json::json;
+
+use crate::helpers::{ASHBY_OK, TestApp, TestDatabase, start_body, test_settings};
+
+const ASHBY_KEY: &str = "ashby-secret-key";
+const VENDOR_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// A caller's trace: trace id, then its span's id.
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+/// An OTLP/HTTP collector on a port of its own: keeps every span it is sent.
+struct Collector {
+    url: String,
+    spans: Arc<Mutex<Vec<Span>>>,
+    /// Counts the batches received, so a test can wait for the next one.
+    arrived: tokio::sync::watch::Receiver<usize>,
+    handle: ServerHandle,
+}
+
+impl Collector {
+    async fn start() -> Self {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let kept = web::Data::from(spans.clone());
+        let (counter, arrived) = tokio::sync::watch::channel(0_usize);
+        let counter = web::Data::new(counter);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(kept.clone())
+                .app_data(counter.clone())
+                .route("/v1/traces", web::post().to(receive))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            spans,
+            arrived,
+            handle,
+        }
+    }
+
+    fn spans(&self) -> Vec<Span> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// The spans once every name in `names` has arrived. A request's span ends on the
+    /// server's thread just after the client has its answer, so it can end after a flush:
+    /// then the batch exporter sends it on its own schedule, and this waits for that batch
+    /// (bounded), flushing again on each arrival.
+    async fn spans_named(&mut self, export: &TraceExport, names: &[&str]) -> Vec<Span> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            export.flush().await.unwrap();
+            let spans = self.spans();
+            let missing: Vec<_> = names
+                .iter()
+                .filter(|name| !spans.iter().any(|span| span.name == **name))
+                .collect();
+            if missing.is_empty() {
+                return spans;
+            }
+            let next = tokio::time::timeout_at(deadline, self.arrived.changed()).await;
+            assert!(
+                matches!(next, Ok(Ok(()))),
+                "spans {missing:?} never arrived; got {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+async fn receive(
+    body: web::Bytes,
+    spans: web::Data<Mutex<Vec<Span>>>,
+    counter: web::Data<tokio::sync::watch::Sender<usize>>,
+) -> HttpResponse {
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let mut kept = spans.lock().unwrap();
+    for resource in request.resource_spans {
+        for scope in resource.scope_spans {
+            kept.extend(scope.spans);
+        }
+    }
+    drop(kept);
+    counter.send_modify(|batches| *batches += 1);
+    HttpResponse::Ok()
+        .content_type("application/x-protobuf")
+        .finish()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// An attribute's value as text (strings and integers).
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    let value = span.attributes.iter().find(|kv| kv.key == key)?;
+    match value.value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(text) => Some(text.clone()),
+        any_value::Value::IntValue(number) => Some(number.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// Every `traceparent` a mock received.
+#[derive(Clone, Default)]
+struct TraceParents(Arc<Mutex<Vec<String>>>);
+
+impl TraceParents {
+    fn matcher(&self) -> impl Fn(&mockito::Request) -> bool + Send + Sync + 'static {
+        let seen = self.0.clone();
+        move |request| {
+            let value = request
+                .header("traceparent")
+                .first()
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            seen.lock().unwrap().push(value);
+            true
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// The span a `traceparent` (`00-<trace id>-<span id>-<flags>`) names: of the same trace.
+fn span_of<'a>(spans: &'a [Span], traceparent: &str) -> &'a Span {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "not a traceparent: {traceparent:?}");
+    let span = spans
+        .iter()
+        .find(|span| hex(&span.span_id) == parts[2])
+        .unwrap_or_else(|| panic!("no exported span is the parent of {traceparent}"));
+    assert_eq!(parts[1], hex(&span.trace_id), "the span's trace");
+    span
+}
+
+#[tokio::test]
+async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their_trace() {
+    let mut collector = Collector::start().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let to_ashby = TraceParents::default();
+    let to_vendor = TraceParents::default();
+    let update = ashby
+        .mock("POST", "/assessment.update")
+        .match_request(to_ashby.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let webhook = ashby
+        .mock("POST", "/hooks")
+        .match_request(to_vendor.matcher())
+        .with_status(204)
+        .create_async()
+        .await;
+    let database = TestDatabase::create().await;
+    let mut settings = test_settings(&database.url);
+    settings.telemetry.otlp_endpoint = collector.url.clone();
+    settings.vendor.webhook_url = format!("{}/hooks", ashby.url());
+    settings.vendor.webhook_secret = VENDOR_SECRET.to_string().into();
+    let export = TraceExport::start(&settings.telemetry)
+        .unwrap()
+        .expect("an endpoint is set");
+    let app = TestApp::start_in_scope(settings, database, SpanScope::of(export.dispatch())).await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+
+    let response = app
+        .client
+        .post(app.url("/assessment.start"))
+        .basic_auth(&tenant.key, Some(""))
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+        .json(&start_body(&uuid::Uuid::new_v4().to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let id = body["results"]["assessment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.deliver_everything().await;
+    let spans = collector
+        .spans_named(
+            &export,
+            &["POST /assessment.start", "POST /v1/assessments/{id}/events"],
+        )
+        .await;
+
+    update.assert_async().await;
+    webhook.assert_async().await;
+    let tenant_id = tenant.id.to_string();
+
+    let start = spans
+        .iter()
+        .find(|span| span.name == "POST /assessment.start")
+        .expect("the start request's span");
+    assert_eq!(hex(&start.trace_id), TRACE_ID, "the caller's trace");
+    assert_eq!(hex(&start.parent_span_id), PARENT_ID, "the caller's span");
+    assert_eq!(
+        attribute(start, "ashby_partner.tenant_id"),
+        Some(tenant_id.clone())
+    );
+    assert_eq!(
+        attribute(start, "ashby_partner.assessment_id"),
+        Some(id.clone())
+    );
+    assert_eq!(attribute(start, "status").as_deref(), Some("200"));
+
+    let event = spans
+        .iter()
+        .find(|span| span.name == "POST /v1/assessments/{id}/events")
+        .expect("the vendor event's span");
+    assert_eq!(
+        attribute(event, "ashby_partner.assessment_id"),
+        Some(id.clone())
+    );
+    assert!(event.parent_span_id.is_empty(), "no caller's trace: a root");
+
+    for (kind, traceparents, status) in [
+        ("assessment.update", to_ashby.all(), "200"),
+        ("vendor.webhook", to_vendor.all(), "204"),
+    ] {
+        assert!(!traceparents.is_empty(), "{kind} was sent");
+        for traceparent in traceparents {
+            // The request went out inside its delivery's span, which says what it was.
+            let span = span_of(&spans, &traceparent);
+            assert_eq!(span.name, format!("deliver {kind}"));
+            assert_eq!(
+                attribute(span, "ashby_partner.delivery_kind").as_deref(),
+                Some(kind)
+            );
+            assert_eq!(
+                attribute(span, "ashby_partner.tenant_id"),
+                Some(tenant_id.clone())
+            );
+            assert_eq!(
+                attribute(span, "ashby_partner.assessment_id"),
+                Some(id.clone())
+            );
+            assert!(attribute(span, "ashby_partner.delivery_id").is_some_and(|id| !id.is_empty()));
+            assert_eq!(
+                attribute(span, "ashby_partner.outcome").as_deref(),
+                Some("delivered")
+            );
+            assert_eq!(
+                attribute(span, "http.response.status_code").as_deref(),
+                Some(status)
+            );
+        }
+    }
+
+    // Nothing secret or personal in any attribute.
+    let everything = format!(
+        "{:?}",
+        spans.iter().map(|s| &s.attributes).collect::<Vec<_>>()
+    );
+    for secret in [
+        ASHBY_KEY,
+        tenant.key.as_str(),
+        "ada@example.com",
+        "Lovelace",
+    ] {
+        assert!(!everything.contains(secret), "{secret} in an attribute");
+    }
+    export.shutdown().await.unwrap();
+    collector.handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn without_an_endpoint_no_traceparent_goes_out() {
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    let update = ashby
+        .mock("POST", "/assessment.update")
+        .match_header("traceparent", Matcher::Missing)
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    let id = app
+        .start_assessment(&tenant, &start_body(&uuid::Uuid::new_v4().to_string()))
+        .await;
+    app.vendor_event(&id, &json!({"status": "in_progress"}))
+        .await;
+    app.deliver_everything().await;
+    update.assert_async().await;
+}
