@@ -24,12 +24,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The demo tells its own story on stdout; the server's request lines would drown it.
-    let default_filter = match cli.command {
-        ashby_partner::cli::Command::Demo { .. } => "warn",
-        _ => ashby_partner::telemetry::DEFAULT_FILTER,
-    };
-    ashby_partner::telemetry::init(default_filter);
     match cli.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -10,7 +10,6 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_web::Error;
@@ -29,7 +28,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt as _};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Registry, reload};
+use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::settings::TelemetrySettings;
 
@@ -41,22 +40,20 @@ pub const DEFAULT_FILTER: &str =
 /// How long one export to the collector may take.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
-type ExportLayer = OpenTelemetryLayer<Registry, SdkTracer>;
-
-/// Where [`TraceExport::install`] puts the export layer: the logs start before the
-/// configuration is read, the export only once it is.
-static EXPORT_SLOT: OnceLock<reload::Handle<Option<ExportLayer>, Registry>> = OnceLock::new();
-
 /// Installs the global subscriber, with `default_filter` unless `RUST_LOG` says
-/// otherwise, and an empty place for trace export. Call once, from `main`.
-pub fn init(default_filter: &str) {
+/// otherwise. Call once, when the configuration has been read (`Cli::run`).
+///
+/// With `export`, the subscriber also exports its spans. It is a layer of the subscriber from
+/// the start, not one swapped in later (a `reload` layer): the export layer is found by a
+/// downcast — to give a request its caller's `traceparent` as parent and to read a span's
+/// context for the outgoing `traceparent` — and a `reload` layer refuses downcasts.
+pub fn init(default_filter: &str, export: Option<&TraceExport>) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let json = std::env::var("ASHBY_PARTNER_LOG_FORMAT").is_ok_and(|f| f == "json");
     // Colour codes only for a person at a terminal, never into a file or a log collector.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (export, slot) = reload::Layer::new(None::<ExportLayer>);
-    let _ = EXPORT_SLOT.set(slot);
+    let export = export.map(TraceExport::layer::<Registry>);
     let registry = tracing_subscriber::registry().with(export).with(filter);
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(colour)
@@ -136,14 +133,6 @@ impl TraceExport {
             .with_threads(false)
     }
 
-    /// Exports the spans of the global subscriber [`init`] installed. False when there
-    /// is none (the caller did not go through `main`).
-    pub fn install(&self) -> bool {
-        EXPORT_SLOT
-            .get()
-            .is_some_and(|slot| slot.reload(Some(self.layer())).is_ok())
-    }
-
     /// A subscriber of its own that exports (and logs nothing), for an application
     /// given [`SpanScope::of`] it.
     pub fn dispatch(&self) -> Dispatch {
@@ -173,9 +162,6 @@ impl TraceExport {
     /// # Errors
     /// The last export failed.
     pub async fn shutdown(self) -> Result<(), TelemetryError> {
-        if let Some(slot) = EXPORT_SLOT.get() {
-            let _ = slot.reload(None);
-        }
         let provider = self.provider;
         tokio::task::spawn_blocking(move || provider.shutdown())
             .await

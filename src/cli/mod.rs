@@ -82,8 +82,19 @@ impl Cli {
             config_file: self.config.clone(),
             ..Sources::default()
         })?;
+        // The demo tells its own story on stdout; the server's request lines would drown it.
+        let default_filter = match self.command {
+            Command::Demo { .. } => "warn",
+            _ => crate::telemetry::DEFAULT_FILTER,
+        };
+        // Trace export is part of the subscriber from the start (see `telemetry::init`).
+        let export = match self.command {
+            Command::Serve => crate::telemetry::TraceExport::start(&settings.telemetry)?,
+            _ => None,
+        };
+        crate::telemetry::init(default_filter, export.as_ref());
         match self.command {
-            Command::Serve => serve::serve(settings).await,
+            Command::Serve => serve::serve(settings, export).await,
             Command::Migrate { status, json } => serve::migrate(settings, status, json).await,
             Command::Tenant(command) => tenant::run(command, settings).await,
             Command::Token(command) => token::run(command, &settings).await,

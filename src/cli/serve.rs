@@ -9,14 +9,9 @@ use crate::startup::Application;
 use crate::store::{self, schema};
 use crate::telemetry::TraceExport;
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// `export`: the trace exporter the global subscriber feeds, when one is configured.
+pub async fn serve(settings: Settings, export: Option<TraceExport>) -> anyhow::Result<()> {
     let (db, secrets) = crate::preflight::open_for_serving(&settings).await?;
-    let export = TraceExport::start(&settings.telemetry)?;
-    if let Some(export) = &export
-        && !export.install()
-    {
-        tracing::warn!("trace export configured, but no subscriber to export from");
-    }
     let application = Application::build_with(settings.clone(), db, secrets)?;
     log_summary(&settings, application.port());
     let served = application.run_until_stopped().await;

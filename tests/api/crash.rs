@@ -24,10 +24,10 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// A running `ashby-partner serve`. Killed (SIGKILL) when dropped, so a failing
 /// assertion never leaves it behind.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     /// `http://127.0.0.1:<port>`, from its "listening" log line.
-    address: String,
+    pub(crate) address: String,
     /// Every line it wrote to stderr, for failure messages.
     log: Arc<Mutex<Vec<String>>>,
     /// Its working directory (empty: no `config/` is read).
@@ -38,8 +38,14 @@ impl Serve {
     /// Starts `serve` on the app's database and secrets, on a free port, with fast
     /// retries, and returns once it is listening.
     async fn start(app: &TestApp) -> Self {
+        Self::start_with(app, &[]).await
+    }
+
+    /// [`Self::start`], with more settings (`ASHBY_PARTNER__...` variables).
+    pub(crate) async fn start_with(app: &TestApp, settings: &[(&str, &str)]) -> Self {
         let cwd = tempfile::tempdir().unwrap();
         let mut command = app.binary(cwd.path());
+        command.envs(settings.iter().copied());
         command
             .arg("serve")
             .env("ASHBY_PARTNER__SERVER__BIND", "127.0.0.1:0")
@@ -107,6 +113,15 @@ impl Serve {
     fn log_tail(&self) -> String {
         let log = self.log.lock().unwrap();
         log[log.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// SIGTERM, as a service manager stops it; returns once it has exited, successfully.
+    #[cfg(unix)]
+    pub(crate) fn terminate(mut self) {
+        use rustix::process::{Pid, Signal, kill_process};
+        kill_process(Pid::from_child(&self.child), Signal::TERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}: {}", self.log_tail());
     }
 
     /// SIGKILL: no graceful shutdown, no chance to finish or release anything.

@@ -3,15 +3,14 @@
 //! assessment ids; calls to Ashby and the vendor's webhook carry the delivery span's
 //! `traceparent`; an incoming `traceparent` is the parent of its request's span.
 //!
-//! The app's spans go to a subscriber of its own (the process's is shared by every test):
-//! what the server does under `serve`, with the exporter the same settings configure.
+//! The export test runs the real `serve` in a process of its own, as production does: its
+//! global subscriber, its exporter, its shutdown flush.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use ashby_partner::telemetry::{SpanScope, TraceExport};
 use mockito::Matcher;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
@@ -19,7 +18,8 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::json;
 
-use crate::helpers::{ASHBY_OK, TestApp, TestDatabase, start_body, test_settings};
+use crate::crash::Serve;
+use crate::helpers::{ASHBY_OK, TestApp, start_body};
 
 const ASHBY_KEY: &str = "ashby-secret-key";
 const VENDOR_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -31,8 +31,6 @@ const PARENT_ID: &str = "00f067aa0ba902b7";
 struct Collector {
     url: String,
     spans: Arc<Mutex<Vec<Span>>>,
-    /// Counts the batches received, so a test can wait for the next one.
-    arrived: tokio::sync::watch::Receiver<usize>,
     handle: ServerHandle,
 }
 
@@ -40,12 +38,9 @@ impl Collector {
     async fn start() -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let kept = web::Data::from(spans.clone());
-        let (counter, arrived) = tokio::sync::watch::channel(0_usize);
-        let counter = web::Data::new(counter);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(kept.clone())
-                .app_data(counter.clone())
                 .route("/v1/traces", web::post().to(receive))
         })
         .workers(1)
@@ -58,7 +53,6 @@ impl Collector {
         Self {
             url: format!("http://127.0.0.1:{port}"),
             spans,
-            arrived,
             handle,
         }
     }
@@ -66,38 +60,9 @@ impl Collector {
     fn spans(&self) -> Vec<Span> {
         self.spans.lock().unwrap().clone()
     }
-
-    /// The spans once every name in `names` has arrived. A request's span ends on the
-    /// server's thread just after the client has its answer, so it can end after a flush:
-    /// then the batch exporter sends it on its own schedule, and this waits for that batch
-    /// (bounded), flushing again on each arrival.
-    async fn spans_named(&mut self, export: &TraceExport, names: &[&str]) -> Vec<Span> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            export.flush().await.unwrap();
-            let spans = self.spans();
-            let missing: Vec<_> = names
-                .iter()
-                .filter(|name| !spans.iter().any(|span| span.name == **name))
-                .collect();
-            if missing.is_empty() {
-                return spans;
-            }
-            let next = tokio::time::timeout_at(deadline, self.arrived.changed()).await;
-            assert!(
-                matches!(next, Ok(Ok(()))),
-                "spans {missing:?} never arrived; got {:?}",
-                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
-            );
-        }
-    }
 }
 
-async fn receive(
-    body: web::Bytes,
-    spans: web::Data<Mutex<Vec<Span>>>,
-    counter: web::Data<tokio::sync::watch::Sender<usize>>,
-) -> HttpResponse {
+async fn receive(body: web::Bytes, spans: web::Data<Mutex<Vec<Span>>>) -> HttpResponse {
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return HttpResponse::BadRequest().finish();
     };
@@ -107,8 +72,6 @@ async fn receive(
             kept.extend(scope.spans);
         }
     }
-    drop(kept);
-    counter.send_modify(|batches| *batches += 1);
     HttpResponse::Ok()
         .content_type("application/x-protobuf")
         .finish()
@@ -164,16 +127,14 @@ fn span_of<'a>(spans: &'a [Span], traceparent: &str) -> &'a Span {
     span
 }
 
-/// The two tests here take turns. Run side by side in one process, the app without an
-/// endpoint kept the other's spans from being exported (seen every time, cause not yet
-/// found; one app per process, as `serve` runs, is not affected). Other tests run
-/// alongside either without that effect.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
+/// Run as `serve` runs: the real binary, its global subscriber and its exporter, stopped
+/// with SIGTERM, which sends the last spans. (In-process, next to the suite's other apps,
+/// an app's own scoped subscriber sometimes lost every span; a process of its own is also
+/// what production runs.)
+#[cfg(unix)]
 #[tokio::test]
 async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their_trace() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let mut collector = Collector::start().await;
+    let collector = Collector::start().await;
     let mut ashby = mockito::Server::new_async().await;
     let to_ashby = TraceParents::default();
     let to_vendor = TraceParents::default();
@@ -190,22 +151,24 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
         .with_status(204)
         .create_async()
         .await;
-    let database = TestDatabase::create().await;
-    let mut settings = test_settings(&database.url);
-    settings.telemetry.otlp_endpoint = collector.url.clone();
-    settings.vendor.webhook_url = format!("{}/hooks", ashby.url());
-    settings.vendor.webhook_secret = VENDOR_SECRET.to_string().into();
-    let export = TraceExport::start(&settings.telemetry)
-        .unwrap()
-        .expect("an endpoint is set");
-    let app = TestApp::start_in_scope(settings, database, SpanScope::of(export.dispatch())).await;
+    let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
         .await;
+    let hooks = format!("{}/hooks", ashby.url());
+    let serve = Serve::start_with(
+        &app,
+        &[
+            ("ASHBY_PARTNER__TELEMETRY__OTLP_ENDPOINT", &collector.url),
+            ("ASHBY_PARTNER__VENDOR__WEBHOOK_URL", &hooks),
+            ("ASHBY_PARTNER__VENDOR__WEBHOOK_SECRET", VENDOR_SECRET),
+        ],
+    )
+    .await;
 
     let response = app
         .client
-        .post(app.url("/assessment.start"))
+        .post(format!("{}/assessment.start", serve.address))
         .basic_auth(&tenant.key, Some(""))
         .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
         .json(&start_body(&uuid::Uuid::new_v4().to_string()))
@@ -218,18 +181,32 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
         .as_str()
         .unwrap()
         .to_owned();
-    app.vendor_event(&id, &json!({"status": "in_progress"}))
-        .await;
-    app.deliver_everything().await;
-    let spans = collector
-        .spans_named(
-            &export,
-            &["POST /assessment.start", "POST /v1/assessments/{id}/events"],
-        )
-        .await;
+    let response = app
+        .client
+        .post(format!("{}/v1/assessments/{id}/events", serve.address))
+        .bearer_auth(app.token_with_scope("engine"))
+        .json(&json!({"status": "in_progress"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The server's own workers deliver: wait (bounded) until Ashby and the vendor have it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !(update.matched_async().await && webhook.matched_async().await) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not delivered within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    serve.terminate();
+    let spans = collector.spans();
+    assert!(
+        spans.iter().any(|s| s.name == "POST /assessment.start"),
+        "the start request's span, among {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
 
-    update.assert_async().await;
-    webhook.assert_async().await;
     let tenant_id = tenant.id.to_string();
 
     let start = spans
@@ -304,13 +281,11 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
     ] {
         assert!(!everything.contains(secret), "{secret} in an attribute");
     }
-    export.shutdown().await.unwrap();
     collector.handle.stop(true).await;
 }
 
 #[tokio::test]
 async fn without_an_endpoint_no_traceparent_goes_out() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let mut ashby = mockito::Server::new_async().await;
     let update = ashby
