@@ -202,8 +202,8 @@ pub async fn measure(bench: &Bench, plan: &Plan, prefix: &str) -> Figures {
     .summary();
 
     let (backlog, idle) = ids.split_at(plan.drain.min(ids.len()));
-    progress(prefix, "delivery drain");
-    let (completions, drain) = drain(bench, plan, backlog).await;
+    progress(prefix, "delivery drain: completions while Ashby is down");
+    let (completions, drain) = drain(bench, plan, prefix, backlog).await;
     figures.completions_while_down = completions;
     figures.drain = drain;
 
@@ -223,6 +223,7 @@ pub async fn measure(bench: &Bench, plan: &Plan, prefix: &str) -> Figures {
     }
     figures.metrics_scrape = latency(scrapes, missed);
     figures.rss = Rss::read();
+    progress(prefix, "pass finished");
     figures
 }
 
@@ -260,7 +261,12 @@ async fn top_up(bench: &Bench, plan: &Plan, prefix: &str, mut ids: Vec<String>) 
 /// after its one attempt: `delivery.max_attempts = 1`); then Ashby recovers and the
 /// backlog is put back in line at once (`POST /v1/deliveries/retry`), so the drain is
 /// timed from the recovery without waiting out any backoff.
-async fn drain(bench: &Bench, plan: &Plan, backlog: &[String]) -> (Throughput, Drain) {
+async fn drain(
+    bench: &Bench,
+    plan: &Plan,
+    prefix: &str,
+    backlog: &[String],
+) -> (Throughput, Drain) {
     let dead_sql = "SELECT COUNT(*) FROM deliveries WHERE status = 'dead'";
     let dead_before = bench.count(dead_sql).await;
     bench.ashby.set_healthy(false);
@@ -279,6 +285,7 @@ async fn drain(bench: &Bench, plan: &Plan, backlog: &[String]) -> (Throughput, D
     }
 
     let ok_before = bench.ashby.tally().ok;
+    progress(prefix, "delivery drain: Ashby answers again");
     bench.ashby.set_healthy(true);
     let recovered = Instant::now();
     let requeued = bench.api.retry_dead().await.unwrap_or(0);
@@ -342,6 +349,12 @@ fn latency(mut samples: Vec<Duration>, missed: usize) -> Latency {
     }
 }
 
+/// Names the phase that begins now, with the wall-clock time: what
+/// `perf record -k CLOCK_REALTIME` stamps its samples with, so a profile of a whole run
+/// can be cut into phases (`scripts/profile-bench.sh`).
 fn progress(prefix: &str, phase: &str) {
-    eprintln!("[{prefix}] {phase}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    eprintln!("[{prefix}] {phase} (clock {:.6})", now.as_secs_f64());
 }
