@@ -48,7 +48,8 @@ pub async fn find(
     db: &impl ConnectionTrait,
     tenant: TenantId,
 ) -> Result<Option<StoredWebhooks>, DbErr> {
-    let Some(row) = ashby_webhook::Entity::find_by_id(tenant.0).one(db).await? else {
+    let Some(row) = super::unique_row(ashby_webhook::Entity::find_by_id(tenant.0), db).await?
+    else {
         return Ok(None);
     };
     let status = WebhookStatus::parse(&row.status).ok_or_else(|| {

@@ -10,6 +10,7 @@ use sea_orm::{
 use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
 use crate::domain::status::AssessmentStatus;
+use crate::store::unique_row;
 
 /// The statuses in which an assessment is open (not terminal): must match the partial
 /// unique index `ux_assessments_open_start`.
@@ -44,15 +45,23 @@ pub async fn find_open(
     application_ashby_id: &str,
     assessment_type_id: AssessmentTypeId,
 ) -> Result<Option<Assessment>, DbErr> {
-    assessment::Entity::find()
+    let select = assessment::Entity::find()
         .filter(assessment::Column::TenantId.eq(tenant_id.0))
         .filter(assessment::Column::ApplicationAshbyId.eq(application_ashby_id))
         .filter(assessment::Column::AssessmentTypeId.eq(assessment_type_id.0))
-        .filter(assessment::Column::Status.is_in(OPEN_STATUSES.map(AssessmentStatus::as_str)))
-        .one(db)
-        .await?
-        .map(decode)
-        .transpose()
+        .filter(is_open());
+    unique_row(select, db).await?.map(decode).transpose()
+}
+
+/// `status IN ('started', 'in_progress')`, written out rather than bound: the planner
+/// compares it with the partial index's condition, and on SQLite comparing a bound value
+/// ties the prepared statement to it, so each new binding would make the next call parse
+/// and plan it again (as a bound LIMIT does, see [`unique_row`]). Our own constants only.
+fn is_open() -> sea_orm::sea_query::Expr {
+    let statuses = OPEN_STATUSES
+        .map(|status| format!("'{}'", status.as_str()))
+        .join(", ");
+    sea_orm::sea_query::Expr::cust(format!("status IN ({statuses})"))
 }
 
 /// One of the tenant's assessments, locked for update where the database can (inside a
@@ -66,13 +75,15 @@ pub async fn find_for_update(
     tenant_id: TenantId,
     id: AssessmentId,
 ) -> Result<Option<Assessment>, DbErr> {
-    assessment::Entity::find_by_id(id.0)
-        .filter(assessment::Column::TenantId.eq(tenant_id.0))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .map(decode)
-        .transpose()
+    unique_row(
+        assessment::Entity::find_by_id(id.0)
+            .filter(assessment::Column::TenantId.eq(tenant_id.0))
+            .lock_exclusive(),
+        db,
+    )
+    .await?
+    .map(decode)
+    .transpose()
 }
 
 /// Any tenant's assessment, locked for update (the vendor API spans tenants).
@@ -83,9 +94,7 @@ pub async fn find_any_for_update(
     db: &impl ConnectionTrait,
     id: AssessmentId,
 ) -> Result<Option<Assessment>, DbErr> {
-    assessment::Entity::find_by_id(id.0)
-        .lock_exclusive()
-        .one(db)
+    unique_row(assessment::Entity::find_by_id(id.0).lock_exclusive(), db)
         .await?
         .map(decode)
         .transpose()
@@ -99,8 +108,7 @@ pub async fn find_any(
     db: &impl ConnectionTrait,
     id: AssessmentId,
 ) -> Result<Option<Assessment>, DbErr> {
-    assessment::Entity::find_by_id(id.0)
-        .one(db)
+    unique_row(assessment::Entity::find_by_id(id.0), db)
         .await?
         .map(decode)
         .transpose()

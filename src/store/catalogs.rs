@@ -48,7 +48,7 @@ impl From<&AssessmentType> for StoredType {
 /// # Errors
 /// Database errors; a stored document that does not decode is "stored data unreadable".
 pub async fn find(db: &impl ConnectionTrait, tenant: TenantId) -> Result<TenantCatalog, DbErr> {
-    match tenant_catalog::Entity::find_by_id(tenant.0).one(db).await? {
+    match crate::store::unique_row(tenant_catalog::Entity::find_by_id(tenant.0), db).await? {
         Some(row) => decode(row),
         None => Ok(TenantCatalog::default()),
     }
@@ -61,11 +61,8 @@ pub async fn find(db: &impl ConnectionTrait, tenant: TenantId) -> Result<TenantC
 /// # Errors
 /// Database errors.
 pub async fn lock_tenant(db: &impl ConnectionTrait, tenant: TenantId) -> Result<bool, DbErr> {
-    Ok(entity::tenant::Entity::find_by_id(tenant.0)
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .is_some())
+    let select = entity::tenant::Entity::find_by_id(tenant.0).lock_exclusive();
+    Ok(crate::store::unique_row(select, db).await?.is_some())
 }
 
 /// Writes the tenant's catalog (inserting or replacing its row). The tenant must exist.

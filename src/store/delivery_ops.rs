@@ -15,8 +15,7 @@ use crate::domain::delivery::{Attempt, Delivery, DeliveryKind, DeliveryStatus};
 /// # Errors
 /// Database errors.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Delivery>, DbErr> {
-    delivery::Entity::find_by_id(id)
-        .one(db)
+    crate::store::unique_row(delivery::Entity::find_by_id(id), db)
         .await?
         .map(decode)
         .transpose()

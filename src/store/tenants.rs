@@ -152,7 +152,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<TenantSummary>, DbErr
 /// # Errors
 /// Database errors.
 pub async fn find(db: &impl ConnectionTrait, id: TenantId) -> Result<Option<tenant::Model>, DbErr> {
-    tenant::Entity::find_by_id(id.0).one(db).await
+    crate::store::unique_row(tenant::Entity::find_by_id(id.0), db).await
 }
 
 /// Stores a (sealed) Ashby API key with what is known of it (`checked_at_ms`: when
@@ -192,12 +192,11 @@ pub async fn find_by_key_hash(
     db: &impl ConnectionTrait,
     key_hash: &str,
 ) -> Result<Option<tenant::Model>, DbErr> {
-    tenant::Entity::find()
+    let select = tenant::Entity::find()
         .inner_join(partner_key::Entity)
         .filter(partner_key::Column::KeyHash.eq(key_hash))
-        .filter(partner_key::Column::RevokedAtMs.is_null())
-        .one(db)
-        .await
+        .filter(partner_key::Column::RevokedAtMs.is_null());
+    crate::store::unique_row(select, db).await
 }
 
 /// The one place a tenant row is decoded.
@@ -327,10 +326,8 @@ pub async fn find_by_external_id(
     db: &impl ConnectionTrait,
     external_id: &str,
 ) -> Result<Option<tenant::Model>, DbErr> {
-    tenant::Entity::find()
-        .filter(tenant::Column::ExternalId.eq(external_id))
-        .one(db)
-        .await
+    let select = tenant::Entity::find().filter(tenant::Column::ExternalId.eq(external_id));
+    crate::store::unique_row(select, db).await
 }
 
 /// Applies a patch. Returns false when the tenant does not exist. An external id taken

@@ -63,7 +63,7 @@ pub async fn revoke(
         .filter(vendor_token::Column::RevokedAtMs.is_null())
         .exec(db)
         .await?;
-    vendor_token::Entity::find_by_id(id).one(db).await
+    crate::store::unique_row(vendor_token::Entity::find_by_id(id), db).await
 }
 
 /// Whether the token with this id has been revoked: one primary-key lookup. A token
@@ -72,6 +72,6 @@ pub async fn revoke(
 /// # Errors
 /// Database errors.
 pub async fn is_revoked(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
-    let row = vendor_token::Entity::find_by_id(id).one(db).await?;
+    let row = crate::store::unique_row(vendor_token::Entity::find_by_id(id), db).await?;
     Ok(row.is_some_and(|row| row.revoked_at_ms.is_some()))
 }
