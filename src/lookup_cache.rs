@@ -1,20 +1,24 @@
-//! What every call from Ashby reads, kept in memory for at most `server.lookup_cache_ms`
-//! (1 s by default, never more): which tenant a partner key belongs to (and whether it is
-//! disabled), and the catalog that applies to a tenant.
+//! What every call from Ashby and the vendor reads, kept in memory for at most
+//! `server.lookup_cache_ms` (1 s by default, never more): which tenant a partner key
+//! belongs to (and whether it is disabled), the catalog that applies to a tenant, and
+//! whether a vendor API token has been revoked.
 //!
-//! The bound is the whole invalidation story across replicas: a key revoked, a tenant
-//! disabled or deleted, or a catalog changed through one replica (or the command line) is
-//! seen by every other replica within the bound, because no entry is served older than
-//! it. The replica that made the change forgets everything at once (see
+//! The bound is the whole invalidation story across replicas: a key or token revoked, a
+//! tenant disabled or deleted, or a catalog changed through one replica (or the command
+//! line) is seen by every other replica within the bound, because no entry is served
+//! older than it. The replica that made the change forgets everything at once (see
 //! [`LookupCache::forget_all`]), so its own next answer is already the new one.
 //!
-//! Unknown keys are never cached (a guessing client must not fill memory), and the cache
+//! Unknown keys are never cached (a guessing client must not fill memory); token ids are
+//! looked up only for tokens whose signature verified, which only we can mint. The cache
 //! is emptied whenever it holds more than [`MAX_ENTRIES`] entries.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use uuid::Uuid;
 
 use crate::domain::catalog::Catalog;
 use crate::domain::ids::TenantId;
@@ -88,6 +92,8 @@ struct Inner {
     clock: CacheClock,
     keys: Entries<String, KeyOwner>,
     catalogs: Entries<TenantId, Arc<Catalog>>,
+    /// Vendor token id → revoked.
+    tokens: Entries<Uuid, bool>,
 }
 
 impl LookupCache {
@@ -99,6 +105,7 @@ impl LookupCache {
                 clock: CacheClock::default(),
                 keys: Mutex::default(),
                 catalogs: Mutex::default(),
+                tokens: Mutex::default(),
             }),
         }
     }
@@ -125,11 +132,21 @@ impl LookupCache {
         self.put(&self.inner.catalogs, tenant, catalog);
     }
 
+    /// Whether the vendor token with this id is revoked, if read within the bound.
+    pub fn token_revoked(&self, id: Uuid) -> Option<bool> {
+        self.get(&self.inner.tokens, &id)
+    }
+
+    pub fn remember_token_revoked(&self, id: Uuid, revoked: bool) {
+        self.put(&self.inner.tokens, id, revoked);
+    }
+
     /// Forgets everything: called after this process changed a tenant, its keys or its
     /// catalog, so that its own next answer reflects the change.
     pub fn forget_all(&self) {
         lock(&self.inner.keys).clear();
         lock(&self.inner.catalogs).clear();
+        lock(&self.inner.tokens).clear();
     }
 
     fn get<K, Q, V>(&self, entries: &Entries<K, V>, key: &Q) -> Option<V>

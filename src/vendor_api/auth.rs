@@ -100,11 +100,11 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
         }
         Err(_) => return Err(VendorError::unauthorized("the token is invalid")),
     };
-    // Only a well-signed token reaches the database: one primary-key lookup. A token
-    // without an id (minted before tokens were recorded) cannot be revoked by itself;
-    // rotating `security.token_secret` ends it.
+    // Only a well-signed token reaches the database: one primary-key lookup, remembered
+    // for at most `server.lookup_cache_ms`. A token without an id (minted before tokens
+    // were recorded) cannot be revoked by itself; rotating `security.token_secret` ends it.
     if let Some(id) = verified.id
-        && vendor_tokens::is_revoked(&state.db, id).await?
+        && is_revoked(state, id).await?
     {
         return Err(VendorError::unauthorized(
             "the token has been revoked: mint a new one",
@@ -119,4 +119,13 @@ async fn authenticate(req: &HttpRequest) -> Result<VendorCaller, VendorError> {
     Ok(VendorCaller {
         scope: verified.scope,
     })
+}
+
+async fn is_revoked(state: &AppState, id: uuid::Uuid) -> Result<bool, VendorError> {
+    if let Some(revoked) = state.lookups.token_revoked(id) {
+        return Ok(revoked);
+    }
+    let revoked = vendor_tokens::is_revoked(&state.db, id).await?;
+    state.lookups.remember_token_revoked(id, revoked);
+    Ok(revoked)
 }

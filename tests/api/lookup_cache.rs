@@ -1,11 +1,14 @@
-//! The partner-key and catalog cache across replicas: two servers on one database, each
+//! The partner-key, catalog and token-revocation cache across replicas: two servers on one database, each
 //! with its own cache (`server.lookup_cache_ms` = 1000). A change made through one is
 //! seen by that one at once, and by the other once its entry is older than the bound —
 //! played by moving the other's (stopped) cache clock, never by waiting.
 
 use std::time::Duration;
 
+use ashby_partner::store::vendor_tokens;
+use ashby_partner::tokens::{Scope, TokenKeys};
 use reqwest::Method;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{TYPE_ID, TestApp, TestDatabase, TestTenant, test_settings};
@@ -143,4 +146,49 @@ async fn a_catalog_change_reaches_every_replica_within_the_bound() {
     second.lookups.clock().advance(BOUND);
     let (_, there) = list(&second, &tenant.key).await;
     assert_eq!(listed_ids(&there), [OWN_TYPE]);
+}
+
+async fn types_status(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .get(app.url("/v1/assessment-types"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_vendor_token_revoked_elsewhere_is_refused_on_every_replica_within_the_bound() {
+    let (first, second) = two_replicas().await;
+    let keys = TokenKeys::new(&first.secrets().token_secret).unwrap();
+    let issued = keys
+        .issue_scoped_token(Duration::from_secs(3600), Scope::Engine)
+        .unwrap();
+    vendor_tokens::record(&first.db, &issued, None)
+        .await
+        .unwrap();
+    let token = issued.token.expose_secret();
+    assert_eq!(types_status(&first, token).await, 200);
+    assert_eq!(types_status(&second, token).await, 200);
+
+    // What `ashby-partner token revoke` does, from its own process: a database write that
+    // neither replica's cache hears of.
+    let revoked = vendor_tokens::revoke(&first.db, issued.id).await.unwrap();
+    assert!(revoked.is_some_and(|row| row.revoked_at_ms.is_some()));
+
+    for replica in [&first, &second] {
+        replica
+            .lookups
+            .clock()
+            .advance(BOUND - Duration::from_millis(1));
+        assert_eq!(
+            types_status(replica, token).await,
+            200,
+            "within the bound, a replica may still accept it"
+        );
+        replica.lookups.clock().advance(Duration::from_millis(1));
+        assert_eq!(types_status(replica, token).await, 401, "after the bound");
+    }
 }
