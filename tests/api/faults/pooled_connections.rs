@@ -1,5 +1,11 @@
-//! A pooled connection is reused only outside any transaction. A session's temporary table
-//! tells whether the next statement ran on the same connection.
+//! A pooled SQLite connection is reused only outside any transaction. A session's temporary
+//! table tells whether the next statement ran on the same connection.
+//!
+//! SQLite can end a transaction by itself (a statement failing with SQLITE_FULL rolls it
+//! back) and leave sqlx's bookkeeping wrong, so every released connection is asked. On
+//! PostgreSQL a transaction begins and ends only when the client says so, and sqlx's
+//! bookkeeping is checked without a round trip (`store/database.rs`): a BEGIN sent behind
+//! sqlx's back, as this test does, is not looked for there, and nothing of ours sends one.
 
 use ashby_partner::store;
 use sea_orm::ConnectionTrait as _;
@@ -9,6 +15,9 @@ use crate::helpers::{TestDatabase, test_settings};
 #[tokio::test]
 async fn a_connection_is_reused_when_clean_and_closed_when_left_inside_a_transaction() {
     let database = TestDatabase::create().await;
+    if database.is_postgres() {
+        return;
+    }
     let mut settings = test_settings(&database.url);
     settings.database.max_connections = 1;
     let db = store::connect(&settings.database).await.unwrap();
