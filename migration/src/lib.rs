@@ -13,6 +13,7 @@ mod m20261128_000008_ashby_webhooks;
 mod m20261128_000009_throttling_expiry_retention;
 mod m20261128_000010_key_check;
 mod m20261128_000011_delivery_list_indexes;
+mod m20261129_000012_pending_delivery_indexes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_throttling_expiry_retention::Migration),
             Box::new(m20261128_000010_key_check::Migration),
             Box::new(m20261128_000011_delivery_list_indexes::Migration),
+            Box::new(m20261129_000012_pending_delivery_indexes::Migration),
         ]
     }
 }

@@ -60,10 +60,10 @@ pub async fn enqueue_once(
     if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
         return Ok((decode(row)?, true));
     }
-    delivery::Entity::find()
+    let existing = delivery::Entity::find()
         .filter(delivery::Column::TenantId.eq(row.tenant_id))
-        .filter(delivery::Column::IdempotencyKey.eq(key))
-        .one(db)
+        .filter(delivery::Column::IdempotencyKey.eq(key));
+    crate::store::unique_row(existing, db)
         .await?
         .map(|existing| decode(existing).map(|existing| (existing, false)))
         .transpose()?
@@ -146,7 +146,6 @@ pub async fn claim(
     limit: u64,
 ) -> Result<Vec<Delivery>, DbErr> {
     let (d, e) = (Alias::new("d"), Alias::new("e"));
-    let pending = DeliveryStatus::Pending.as_str();
     let col = |table: &Alias, column: delivery::Column| Expr::col((table.clone(), column));
     let ahead_or_in_flight = Query::select()
         .expr(Expr::val(1))
@@ -155,7 +154,7 @@ pub async fn claim(
             col(&e, delivery::Column::OrderingKey)
                 .equals((d.clone(), delivery::Column::OrderingKey)),
         )
-        .and_where(col(&e, delivery::Column::Status).eq(pending))
+        .and_where(is_pending("e"))
         .and_where(col(&e, delivery::Column::Id).ne(Expr::col((d.clone(), delivery::Column::Id))))
         .and_where(
             col(&e, delivery::Column::Position)
@@ -182,7 +181,7 @@ pub async fn claim(
     let due = Query::select()
         .column((d.clone(), delivery::Column::Id))
         .from_as(delivery::Entity, d.clone())
-        .and_where(Expr::col((d.clone(), delivery::Column::Status)).eq(pending))
+        .and_where(is_pending("d"))
         .and_where(Expr::col((d.clone(), delivery::Column::NextAttemptAtMs)).lte(now_ms))
         .and_where(
             Expr::col((d.clone(), delivery::Column::LeaseUntilMs))
@@ -443,14 +442,28 @@ pub(super) async fn min_over_pending(
     db: &impl ConnectionTrait,
     column: delivery::Column,
 ) -> Result<Option<i64>, DbErr> {
-    delivery::Entity::find()
+    // One row (an aggregate): `all`, since `one` binds a LIMIT (see `unique_row`).
+    let rows = delivery::Entity::find()
         .select_only()
         .column_as(column.min(), "smallest")
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(is_pending("deliveries"))
         .into_tuple::<Option<i64>>()
-        .one(db)
-        .await
-        .map(Option::flatten)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().next().flatten())
+}
+
+/// `"<table>"."status" = 'pending'`, written out rather than bound: the partial indexes
+/// over pending deliveries (`ix_deliveries_pending_due`, `ix_deliveries_pending_ordering`)
+/// serve a query only when it provably asks for pending rows — a bound value does not,
+/// in PostgreSQL's generic plans — and on SQLite a bound value compared with an index's
+/// condition makes every call plan the statement again (see `store::unique_row`).
+/// `table` is one of our own aliases, the status our own constant.
+fn is_pending(table: &str) -> Expr {
+    Expr::cust(format!(
+        "\"{table}\".\"status\" = '{}'",
+        DeliveryStatus::Pending.as_str()
+    ))
 }
 
 /// A disabled tenant's deliveries wait (CONTRACT §10): pending, unattempted, until it is
