@@ -25,7 +25,7 @@ CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --example ben
 # DWARF call chains: the release build keeps no frame pointers. A run of the full bench
 # writes about 1 GB here.
 perf record --quiet -a --call-graph dwarf,16384 -F 149 -k CLOCK_REALTIME -o "$out/perf.data" -- \
-  target/release/examples/bench "$@" >"$out/bench.txt" 2>"$out/bench.stderr" || {
+  "${CARGO_TARGET_DIR:-target}/release/examples/bench" "$@" >"$out/bench.txt" 2>"$out/bench.stderr" || {
   echo "profile-bench: the bench failed; see $out/bench.stderr" >&2
   exit 1
 }

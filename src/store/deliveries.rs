@@ -453,11 +453,11 @@ pub(super) async fn min_over_pending(
     Ok(rows.into_iter().next().flatten())
 }
 
-/// `"<table>"."status" = 'pending'`, written out rather than bound: the partial indexes
-/// over pending deliveries (`ix_deliveries_pending_due`, `ix_deliveries_pending_ordering`)
-/// serve a query only when it provably asks for pending rows — a bound value does not,
-/// in PostgreSQL's generic plans — and on SQLite a bound value compared with an index's
-/// condition makes every call plan the statement again (see `store::unique_row`).
+/// `"<table>"."status" = 'pending'`, written out rather than bound: the partial index over
+/// pending deliveries (`ix_deliveries_pending_ordering`) serves a query only when it
+/// provably asks for pending rows — a bound value does not, in PostgreSQL's generic plans
+/// — and on SQLite a bound value compared with an index's condition makes every call plan
+/// the statement again (see `store::unique_row`).
 /// `table` is one of our own aliases, the status our own constant.
 fn is_pending(table: &str) -> Expr {
     Expr::cust(format!(
