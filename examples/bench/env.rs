@@ -40,12 +40,16 @@ impl Bench {
         let webhooks = StandIn::vendor_webhooks();
         let mut settings = Settings::builtin().expect("built-in settings");
         settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let sqlite_dir = match std::env::var("BENCH_DATABASE_URL") {
-            Ok(url) => {
+        // Empty counts as unset: a throwaway SQLite file.
+        let given = std::env::var("BENCH_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+        let sqlite_dir = match given {
+            Some(url) => {
                 settings.database.url = url;
                 None
             }
-            Err(_) => {
+            None => {
                 let dir = std::env::temp_dir().join(format!(
                     "ashby-partner-bench-{}",
                     uuid::Uuid::new_v4().simple()
