@@ -23,7 +23,7 @@ use crate::metrics::{self, Metrics};
 use crate::partner_api::{self, PartnerError};
 use crate::rate_limit::RateLimits;
 use crate::secrets::ServerSecrets;
-use crate::service::Outbound;
+use crate::service::{Outbound, Starter};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::telemetry::{RequestSpan, SpanScope};
@@ -143,8 +143,10 @@ impl Application {
         let limits = web::Data::new(RateLimits::new(&settings.limits));
         let public_prefix = settings.server.public_path_prefix();
         let lookups = LookupCache::new(Duration::from_millis(settings.server.lookup_cache_ms));
+        let starter = Starter::new(db.clone(), outbound.clone());
         let state = web::Data::new(AppState {
             lookups: lookups.clone(),
+            starter,
             catalog: settings.catalog(),
             tokens,
             outbound,

@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::domain::catalog::Catalog;
 use crate::lookup_cache::LookupCache;
 use crate::secrets::ServerSecrets;
-use crate::service::Outbound;
+use crate::service::{Outbound, Starter};
 use crate::settings::Settings;
 use crate::tokens::TokenKeys;
 
@@ -21,4 +21,6 @@ pub struct AppState {
     pub outbound: Outbound,
     /// Partner-key owners and tenants' catalogs, for at most `server.lookup_cache_ms`.
     pub lookups: LookupCache,
+    /// `assessment.start`'s writes (grouped into shared commits on SQLite).
+    pub starter: Starter,
 }

@@ -8,7 +8,7 @@ use super::{AshbyCaller, PartnerError};
 use crate::ashby::updates;
 use crate::domain::report::StatusReport;
 use crate::domain::start_request::{StartRequest, StartRequestError};
-use crate::service::{cached_catalog_for, check_additional_fields, start_assessment};
+use crate::service::{cached_catalog_for, check_additional_fields};
 use crate::state::AppState;
 
 pub async fn start(
@@ -46,7 +46,9 @@ pub async fn start(
     check_additional_fields(&request, state.settings.limits.max_additional_fields_bytes).map_err(
         |message| PartnerError::invalid("invalid_request", message, caller.request_id.clone()),
     )?;
-    let outcome = start_assessment(&state.db, &state.outbound, caller.tenant_id, &request)
+    let outcome = state
+        .starter
+        .start(caller.tenant_id, &request)
         .await
         .map_err(|error| caller.database_error(error))?;
     let assessment = outcome.assessment;

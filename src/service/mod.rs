@@ -11,6 +11,7 @@ mod completed;
 mod deliveries;
 mod expiry;
 mod start;
+mod start_batch;
 mod support;
 mod tenants;
 mod transition;
@@ -32,6 +33,7 @@ pub use deliveries::{
 };
 pub use expiry::expire_inactive;
 pub use start::{StartOutcome, check_additional_fields, start_assessment};
+pub use start_batch::Starter;
 pub use support::{
     AssessmentHit, AssessmentQuery, DeliveryPage, Overview, RATE_WINDOW_MS, TenantDetails,
     Timeline, assessment_timeline, console_overview, delivery_page, search_assessments,

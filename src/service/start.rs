@@ -1,6 +1,6 @@
 //! `assessment.start`: create the assessment, or find the open one a retry refers to.
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, TenantId};
@@ -35,6 +35,85 @@ pub fn check_additional_fields(request: &StartRequest, max_bytes: usize) -> Resu
     Ok(())
 }
 
+/// A retry (Ashby repeats a start it got no answer to) is answered by a read: no write
+/// turn, no write lock. Its answer is what the write path would give; an open assessment
+/// may end right after either read.
+pub(super) async fn already_open(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<Option<StartOutcome>, DbErr> {
+    let open = assessments::find_open(
+        db,
+        tenant_id,
+        &request.application_ashby_id,
+        request.assessment_type_id,
+    )
+    .await?;
+    Ok(open.map(|assessment| StartOutcome {
+        assessment,
+        created: false,
+    }))
+}
+
+/// One new start inside a write transaction (or a savepoint of one): the assessment with
+/// its `assessment.started` webhook, or the open assessment the insert collided with — and
+/// whether a delivery was queued. `None`: that open assessment ended meanwhile
+/// (PostgreSQL; SQLite's single writer excludes it), so the caller starts over.
+pub(super) async fn write_one(
+    txn: &impl ConnectionTrait,
+    outbound: &Outbound,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<Option<(StartOutcome, bool)>, DbErr> {
+    // Stamped once the write lock is held: the vendor feed relies on a change committing
+    // soon after its timestamp.
+    let now = store::now_ms();
+    let started = lifecycle::start(now);
+    let row = Assessment {
+        id: AssessmentId::new_random(),
+        tenant_id,
+        assessment_type_id: request.assessment_type_id,
+        application_ashby_id: request.application_ashby_id.clone(),
+        candidate_ashby_id: request.candidate_ashby_id.clone(),
+        status: started.to,
+        start_request: request.raw.clone(),
+        result: None,
+        profile_url: None,
+        metadata: Vec::new(),
+        history: vec![started.history.clone()],
+        last_update_ms: now,
+        terminal_event: None,
+        created_at_ms: now,
+        updated_at_ms: now,
+    };
+    if assessments::insert_unless_open(txn, &row).await? {
+        let mut enqueued = false;
+        for emission in &started.emissions {
+            enqueued |= transition::enqueue(txn, outbound, &row, emission, now, now).await?;
+        }
+        let outcome = StartOutcome {
+            assessment: row,
+            created: true,
+        };
+        return Ok(Some((outcome, enqueued)));
+    }
+    let open = assessments::find_open(
+        txn,
+        tenant_id,
+        &request.application_ashby_id,
+        request.assessment_type_id,
+    )
+    .await?;
+    Ok(open.map(|assessment| {
+        let outcome = StartOutcome {
+            assessment,
+            created: false,
+        };
+        (outcome, false)
+    }))
+}
+
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
 const MAX_ATTEMPTS: usize = 3;
 
@@ -51,70 +130,16 @@ pub async fn start_assessment(
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<StartOutcome, DbErr> {
-    // A retry (Ashby repeats a start it got no answer to) is answered by a read: no write
-    // turn, no write lock. Its answer is what the write path below would give; an open
-    // assessment may end right after either read.
-    if let Some(assessment) = assessments::find_open(
-        db,
-        tenant_id,
-        &request.application_ashby_id,
-        request.assessment_type_id,
-    )
-    .await?
-    {
-        return Ok(StartOutcome {
-            assessment,
-            created: false,
-        });
+    if let Some(open) = already_open(db, tenant_id, request).await? {
+        return Ok(open);
     }
     for _ in 0..MAX_ATTEMPTS {
         let txn = store::begin_write(db).await?;
-        // Stamped once the write lock is held: the vendor feed relies on a change
-        // committing soon after its timestamp.
-        let now = store::now_ms();
-        let started = lifecycle::start(now);
-        let row = Assessment {
-            id: AssessmentId::new_random(),
-            tenant_id,
-            assessment_type_id: request.assessment_type_id,
-            application_ashby_id: request.application_ashby_id.clone(),
-            candidate_ashby_id: request.candidate_ashby_id.clone(),
-            status: started.to,
-            start_request: request.raw.clone(),
-            result: None,
-            profile_url: None,
-            metadata: Vec::new(),
-            history: vec![started.history.clone()],
-            last_update_ms: now,
-            terminal_event: None,
-            created_at_ms: now,
-            updated_at_ms: now,
-        };
-        if assessments::insert_unless_open(&txn, &row).await? {
-            let mut enqueued = false;
-            for emission in &started.emissions {
-                enqueued |= transition::enqueue(&txn, outbound, &row, emission, now, now).await?;
-            }
-            txn.commit().await?;
-            outbound.committed(enqueued);
-            return Ok(StartOutcome {
-                assessment: row,
-                created: true,
-            });
-        }
-        let open = assessments::find_open(
-            &txn,
-            tenant_id,
-            &request.application_ashby_id,
-            request.assessment_type_id,
-        )
-        .await?;
+        let written = write_one(&txn, outbound, tenant_id, request).await?;
         txn.commit().await?;
-        if let Some(assessment) = open {
-            return Ok(StartOutcome {
-                assessment,
-                created: false,
-            });
+        if let Some((outcome, enqueued)) = written {
+            outbound.committed(enqueued);
+            return Ok(outcome);
         }
         // The open assessment we collided with became terminal in between: a retake.
     }
