@@ -118,6 +118,9 @@ async fn concurrent_new_starts_are_each_written_with_their_webhook() {
             .count(&app.db)
             .await
             .unwrap();
-        assert_eq!(webhooks, 1, "assessment {id} and its webhook commit together");
+        assert_eq!(
+            webhooks, 1,
+            "assessment {id} and its webhook commit together"
+        );
     }
 }
