@@ -32,7 +32,7 @@ pub use deliveries::{
     retry_all_dead_deliveries, retry_dead_delivery, show_delivery, with_sent_payloads,
 };
 pub use expiry::expire_inactive;
-pub use start::{StartOutcome, check_additional_fields, start_assessment};
+pub use start::{StartOutcome, check_additional_fields};
 pub use start_batch::Starter;
 pub use support::{
     AssessmentHit, AssessmentQuery, DeliveryPage, Overview, RATE_WINDOW_MS, TenantDetails,

@@ -124,7 +124,7 @@ const MAX_ATTEMPTS: usize = 3;
 ///
 /// # Errors
 /// Database errors.
-pub async fn start_assessment(
+pub(super) async fn start_assessment(
     db: &DatabaseConnection,
     outbound: &Outbound,
     tenant_id: TenantId,

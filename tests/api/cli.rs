@@ -323,17 +323,6 @@ fn expiry_claim(token: &str) -> i64 {
     claims["exp"].as_i64().unwrap()
 }
 
-async fn types_status(app: &TestApp, token: &str) -> u16 {
-    app.client
-        .get(app.url("/v1/assessment-types"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
     let app = TestApp::spawn().await;
@@ -370,7 +359,7 @@ async fn token_create_prints_a_token_the_vendor_api_accepts_for_ninety_days() {
     assert_eq!(expiry_claim(token), expires_at.timestamp());
     assert!(!run.stderr.contains(token), "the token is logged");
     let tampered = format!("{token}x");
-    assert_eq!(types_status(&app, &tampered).await, 401);
+    assert_eq!(app.assessment_types_status(&tampered).await, 401);
 }
 
 #[tokio::test]
@@ -392,7 +381,7 @@ async fn token_create_with_a_ttl_expires_that_long_after_now() {
     );
     let token = created["token"].as_str().unwrap();
     assert_eq!(expiry_claim(token), expires_at.timestamp());
-    assert_eq!(types_status(&app, token).await, 200);
+    assert_eq!(app.assessment_types_status(token).await, 200);
 }
 
 #[tokio::test]
@@ -439,7 +428,7 @@ async fn tokens_are_listed_without_the_token_and_a_revoked_one_is_refused() {
         first["token"].as_str().unwrap(),
         second["token"].as_str().unwrap(),
     );
-    assert_eq!(types_status(&app, first_token).await, 200);
+    assert_eq!(app.assessment_types_status(first_token).await, 200);
 
     let listed = run_cli(&app, &["token", "list", "--json"], None).await;
 
@@ -464,8 +453,12 @@ async fn tokens_are_listed_without_the_token_and_a_revoked_one_is_refused() {
     .await;
 
     assert!(revoked.success, "{}", revoked.stderr);
-    assert_eq!(types_status(&app, first_token).await, 401);
-    assert_eq!(types_status(&app, second_token).await, 200, "only that one");
+    assert_eq!(app.assessment_types_status(first_token).await, 401);
+    assert_eq!(
+        app.assessment_types_status(second_token).await,
+        200,
+        "only that one"
+    );
     let rows = run_cli(&app, &["token", "list", "--json"], None)
         .await
         .json();
@@ -511,7 +504,7 @@ async fn a_token_minted_before_tokens_were_recorded_keeps_working() {
     )
     .unwrap();
 
-    assert_eq!(types_status(&app, &legacy).await, 200);
+    assert_eq!(app.assessment_types_status(&legacy).await, 200);
 }
 
 /// Starts an assessment of a tenant that has no Ashby key, posts a progress event and

@@ -440,6 +440,18 @@ impl TestApp {
         issued.token.expose_secret().to_owned()
     }
 
+    /// The status `GET /v1/assessment-types` answers with this vendor token.
+    pub async fn assessment_types_status(&self, token: &str) -> u16 {
+        self.client
+            .get(self.url("/v1/assessment-types"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// A request to the vendor API with an admin token.
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client

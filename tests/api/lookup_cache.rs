@@ -148,17 +148,6 @@ async fn a_catalog_change_reaches_every_replica_within_the_bound() {
     assert_eq!(listed_ids(&there), [OWN_TYPE]);
 }
 
-async fn types_status(app: &TestApp, token: &str) -> u16 {
-    app.client
-        .get(app.url("/v1/assessment-types"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_vendor_token_revoked_elsewhere_is_refused_on_every_replica_within_the_bound() {
     let (first, second) = two_replicas().await;
@@ -170,8 +159,8 @@ async fn a_vendor_token_revoked_elsewhere_is_refused_on_every_replica_within_the
         .await
         .unwrap();
     let token = issued.token.expose_secret();
-    assert_eq!(types_status(&first, token).await, 200);
-    assert_eq!(types_status(&second, token).await, 200);
+    assert_eq!(first.assessment_types_status(token).await, 200);
+    assert_eq!(second.assessment_types_status(token).await, 200);
 
     // What `ashby-partner token revoke` does, from its own process: a database write that
     // neither replica's cache hears of.
@@ -184,11 +173,15 @@ async fn a_vendor_token_revoked_elsewhere_is_refused_on_every_replica_within_the
             .clock()
             .advance(BOUND - Duration::from_millis(1));
         assert_eq!(
-            types_status(replica, token).await,
+            replica.assessment_types_status(token).await,
             200,
             "within the bound, a replica may still accept it"
         );
         replica.lookups.clock().advance(Duration::from_millis(1));
-        assert_eq!(types_status(replica, token).await, 401, "after the bound");
+        assert_eq!(
+            replica.assessment_types_status(token).await,
+            401,
+            "after the bound"
+        );
     }
 }
