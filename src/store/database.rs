@@ -79,7 +79,38 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .map_sqlx_postgres_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(released_clean_postgres(conn)))
         });
-    Database::connect(options).await
+    // Processes starting together on a fresh SQLite file race to switch it to WAL, which
+    // takes an exclusive lock. SQLite answers the losers "database is locked" at once
+    // instead of waiting (their lock upgrade could deadlock), so the busy timeout does not
+    // cover it; once the file is in WAL mode the switch is a no-op. Try again within the
+    // same five seconds the busy timeout allows.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(error) if is_sqlite_busy(&error) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            connected => return connected,
+        }
+    }
+}
+
+/// SQLITE_BUSY, in any of its extended forms ("database is locked").
+fn is_sqlite_busy(error: &DbErr) -> bool {
+    const SQLITE_BUSY: i64 = 5;
+    let DbErr::Conn(sea_orm::RuntimeErr::SqlxError(error)) = error else {
+        return false;
+    };
+    error
+        .as_database_error()
+        .filter(|database| {
+            database
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+        })
+        .and_then(|database| database.code())
+        .and_then(|code| code.parse::<i64>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 /// Whether a SQLite connection coming back to the pool may be reused: outside any
