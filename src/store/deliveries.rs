@@ -468,19 +468,20 @@ fn is_pending(table: &str) -> Expr {
 
 /// A disabled tenant's deliveries wait (CONTRACT §10): pending, unattempted, until it is
 /// enabled again. Kept a condition of its own so the claim reads as before plus this.
+///
+/// Written as `NOT IN` over the (few) disabled tenants rather than a correlated
+/// `NOT EXISTS`: PostgreSQL turns the latter into a hash anti-join, whose output it treats
+/// as unordered, and then sorts every due row before taking the first few — 15–20 ms per
+/// claim at a backlog of 2,000. `NOT IN` stays a filter on the due-order index scan, which
+/// stops after `limit` rows. Both ids are non-null, so the two mean the same.
 fn tenant_is_enabled(d: &Alias) -> sea_orm::sea_query::SimpleExpr {
     use entity::tenant;
-    let t = Alias::new("t");
     let disabled = Query::select()
-        .expr(Expr::val(1))
-        .from_as(tenant::Entity, t.clone())
-        .and_where(
-            Expr::col((t.clone(), tenant::Column::Id))
-                .equals((d.clone(), delivery::Column::TenantId)),
-        )
-        .and_where(Expr::col((t, tenant::Column::Disabled)).eq(true))
+        .column(tenant::Column::Id)
+        .from(tenant::Entity)
+        .and_where(Expr::col(tenant::Column::Disabled).eq(true))
         .to_owned();
-    Expr::exists(disabled).not()
+    Expr::col((d.clone(), delivery::Column::TenantId)).not_in_subquery(disabled)
 }
 
 /// What a recorded attempt says about the tenant's Ashby key, for deliveries to Ashby
