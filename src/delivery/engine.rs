@@ -105,9 +105,16 @@ impl DeliveryEngine {
         self.waker.clone()
     }
 
-    /// How many free permits make a claim worthwhile while sends are in flight.
+    /// How many deliveries this process may hold between claim and record: the
+    /// `concurrency` being sent, plus as many more claimed or being recorded meanwhile, so
+    /// that sending never waits for a commit (see [`Self::run`]).
+    fn leases(&self) -> usize {
+        self.settings.concurrency.saturating_mul(2)
+    }
+
+    /// How many free leases make a claim worthwhile while deliveries are in flight.
     fn batch(&self) -> usize {
-        (self.settings.concurrency / 4).max(1)
+        (self.settings.concurrency / 2).max(1)
     }
 
     fn request_timeout_ms(&self) -> i64 {
@@ -236,8 +243,15 @@ impl DeliveryEngine {
     }
 
     /// Runs until `shutdown` turns true, then lets in-flight sends finish.
+    ///
+    /// Two bounds: at most `delivery.concurrency` requests are out at once (`sending`), and
+    /// at most twice that many deliveries are held between claim and record (`leases`).
+    /// A claim and a record are each a commit; with one bound for both, every send slot
+    /// sat idle through its delivery's claim and record. With the slack, the next batch
+    /// is claimed, and the last one recorded, while the sends go on.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let permits = Arc::new(Semaphore::new(self.settings.concurrency));
+        let permits = Arc::new(Semaphore::new(self.leases()));
+        let sending = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut in_flight: JoinSet<()> = JoinSet::new();
         let (record_tx, record_rx) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(Arc::clone(&self).record_batches(record_rx));
@@ -269,10 +283,16 @@ impl DeliveryEngine {
                             };
                             let engine = Arc::clone(&self);
                             let recorder = record_tx.clone();
+                            let sending = Arc::clone(&sending);
                             in_flight.spawn(async move {
                                 let (id, tenant_id, assessment_id) =
                                     (claimed.id, claimed.tenant_id, claimed.assessment_id);
-                                let recorded = match engine.attempt(claimed, now, claimed_at).await {
+                                let attempted = {
+                                    // Never fails: the semaphore is not closed.
+                                    let _send_slot = sending.acquire().await;
+                                    engine.attempt(claimed, now, claimed_at).await
+                                };
+                                let recorded = match attempted {
                                     Ok(Some(finished)) => {
                                         let (reply, answer) = oneshot::channel();
                                         match recorder.send((finished, reply)) {
@@ -288,8 +308,7 @@ impl DeliveryEngine {
                                 if let Err(error) = recorded {
                                     tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
                                 }
-                                // The permit is held until the attempt is recorded: at most
-                                // `concurrency` deliveries are between claim and record.
+                                // The lease permit is held until the attempt is recorded.
                                 drop(permit);
                             });
                         }

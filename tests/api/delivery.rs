@@ -553,6 +553,57 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
     assert!(dead_or_pending.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_engine_holds_twice_its_concurrency_in_leases_but_sends_only_its_concurrency() {
+    use std::time::Duration;
+    let app = TestApp::spawn_with(|s| s.delivery.concurrency = 2).await;
+    // An "Ashby" that accepts connections, says when, and never answers: every request
+    // the engine sends stays out, each on a connection of its own.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    let (accepted, mut connections) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            let _ = accepted.send(());
+        }
+    });
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &silent, ASHBY_KEY)
+        .await;
+    for n in 0..6 {
+        let id = app
+            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
+            .await;
+        app.vendor_event(&id, &json!({"status": "in_progress"}))
+            .await;
+    }
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(Arc::new(second_engine(&app)).run(shutdown));
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(10), connections.recv())
+            .await
+            .expect("the engine sends up to its concurrency");
+    }
+    let leased = delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.lease_owner.is_some())
+        .count();
+    assert_eq!(leased, 4, "claimed ahead: twice delivery.concurrency");
+    // The two claimed beyond the concurrency wait for a send slot: no third request.
+    let third = tokio::time::timeout(Duration::from_millis(300), connections.recv()).await;
+    assert!(
+        third.is_err(),
+        "a third request went out while two were in flight"
+    );
+    stop.send(true).unwrap();
+    running.abort();
+}
+
 /// Another engine (another process's worth of workers) on the test's database.
 fn second_engine(app: &TestApp) -> ashby_partner::delivery::DeliveryEngine {
     use ashby_partner::delivery::{DeliveryEngine, DeliveryWaker, Sender};
