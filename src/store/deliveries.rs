@@ -147,7 +147,7 @@ pub async fn claim(
 ) -> Result<Vec<Delivery>, DbErr> {
     let (d, e) = (Alias::new("d"), Alias::new("e"));
     let col = |table: &Alias, column: delivery::Column| Expr::col((table.clone(), column));
-    let ahead_or_in_flight = Query::select()
+    let mut ahead_or_in_flight = Query::select()
         .expr(Expr::val(1))
         .from_as(delivery::Entity, e.clone())
         .and_where(
@@ -162,6 +162,13 @@ pub async fn claim(
                 .or(col(&e, delivery::Column::LeaseUntilMs).gte(now_ms)),
         )
         .to_owned();
+    if db.get_database_backend() == DbBackend::Postgres {
+        // OFFSET 0 keeps PostgreSQL from turning the probe into an anti-join: planned as a
+        // join while its statistics still say nothing is pending (a backlog forms faster
+        // than autovacuum analyzes), it rescanned every pending row per candidate. As a
+        // subplan it is planned alone, as one lookup by ordering key per candidate.
+        ahead_or_in_flight.offset(0);
+    }
     // Ashby asked us to slow down: its deliveries wait while a pause covers their tenant
     // (or the whole partner). The pause rows are shared, so every replica holds back.
     let p = Alias::new("p");
