@@ -137,13 +137,24 @@ async fn mark_delivered(
         .value(delivery::Column::UpdatedAtMs, at_ms)
         .and_where(delivery::Column::Id.is_in(ids.iter().copied()))
         .and_where(delivery::Column::LeaseOwner.eq(lease_owner))
-        .and_where(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .and_where(still_pending())
         .returning_col(delivery::Column::Id);
     db.query_all(&update)
         .await?
         .into_iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
         .collect()
+}
+
+/// `status = 'pending'`, written so that no index can serve it: the rows are found by
+/// their ids. Written plainly, it let PostgreSQL pick the pending-only index (which its
+/// statistics, taken when nothing was pending, call empty) and filter every pending row
+/// for each batch — 5–8 ms per record at a backlog of 2,000.
+fn still_pending() -> Expr {
+    Expr::cust(format!(
+        "\"status\" || '' = '{}'",
+        DeliveryStatus::Pending.as_str()
+    ))
 }
 
 /// Appends the attempt log rows of the recorded successes, numbered over each delivery's
