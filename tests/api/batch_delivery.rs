@@ -9,7 +9,7 @@ use ashby_partner::store::{self, deliveries, delivery_ops};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{ASHBY_OK, TestApp, start_body};
+use crate::helpers::{ASHBY_OK, TestApp};
 
 #[tokio::test]
 async fn a_batch_claim_takes_one_delivery_per_assessment_first_in_line_and_two_claims_never_share_a_row()
@@ -17,12 +17,8 @@ async fn a_batch_claim_takes_one_delivery_per_assessment_first_in_line_and_two_c
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     for n in 0..6 {
-        let id = app
-            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
-            .await;
         // Two updates each: in progress, then completed.
-        app.vendor_event(&id, &json!({"status": "in_progress"}))
-            .await;
+        let id = app.start_in_progress(&tenant, &format!("app-{n}")).await;
         app.vendor_event(&id, &json!({"status": "cancelled", "reason": "test"}))
             .await;
     }
@@ -82,11 +78,7 @@ async fn a_round_recorded_together_keeps_each_assessments_order_and_numbers_its_
         .await;
     let mut ids = Vec::new();
     for n in 0..5 {
-        let id = app
-            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
-            .await;
-        app.vendor_event(&id, &json!({"status": "in_progress"}))
-            .await;
+        let id = app.start_in_progress(&tenant, &format!("app-{n}")).await;
         app.vendor_event(&id, &json!({"status": "cancelled", "reason": "test"}))
             .await;
         ids.push(id);

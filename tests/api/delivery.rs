@@ -519,11 +519,7 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
     app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
         .await;
     for n in 0..12 {
-        let id = app
-            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
-            .await;
-        app.vendor_event(&id, &json!({"status": "in_progress"}))
-            .await;
+        let id = app.start_in_progress(&tenant, &format!("app-{n}")).await;
         app.vendor_event(&id, &completion(n)).await;
     }
     let second = second_engine(&app);
@@ -573,11 +569,7 @@ async fn a_running_engine_holds_twice_its_concurrency_in_leases_but_sends_only_i
     app.connect_tenant_to_ashby(&tenant, &silent, ASHBY_KEY)
         .await;
     for n in 0..6 {
-        let id = app
-            .start_assessment(&tenant, &start_body(&format!("app-{n}")))
-            .await;
-        app.vendor_event(&id, &json!({"status": "in_progress"}))
-            .await;
+        app.start_in_progress(&tenant, &format!("app-{n}")).await;
     }
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);

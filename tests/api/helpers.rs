@@ -389,6 +389,17 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
+    /// Starts an assessment for `application_id` and reports it in progress, which
+    /// queues one `assessment.update` for Ashby; its id.
+    pub async fn start_in_progress(&self, tenant: &TestTenant, application_id: &str) -> String {
+        let id = self
+            .start_assessment(tenant, &start_body(application_id))
+            .await;
+        self.vendor_event(&id, &json!({"status": "in_progress"}))
+            .await;
+        id
+    }
+
     /// Points the tenant at an Ashby (a mock server) with an API key.
     pub async fn connect_tenant_to_ashby(
         &self,
