@@ -445,7 +445,7 @@ pub async fn next_due_ms(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr
 }
 
 /// The smallest value of a timestamp column among pending deliveries.
-pub(super) async fn min_over_pending(
+async fn min_over_pending(
     db: &impl ConnectionTrait,
     column: delivery::Column,
 ) -> Result<Option<i64>, DbErr> {
@@ -466,7 +466,7 @@ pub(super) async fn min_over_pending(
 /// — and on SQLite a bound value compared with an index's condition makes every call plan
 /// the statement again (see `store::unique_row`).
 /// `table` is one of our own aliases, the status our own constant.
-fn is_pending(table: &str) -> Expr {
+pub(super) fn is_pending(table: &str) -> Expr {
     Expr::cust(format!(
         "\"{table}\".\"status\" = '{}'",
         DeliveryStatus::Pending.as_str()

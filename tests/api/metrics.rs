@@ -90,3 +90,42 @@ async fn invented_methods_and_unknown_paths_do_not_grow_the_label_set() {
         r#"ashby_partner_http_requests_total{method="OTHER",route="unmatched",status="404"}"#;
     assert_eq!(sample(&text, other), Some(5.0), "{text}");
 }
+
+#[tokio::test]
+async fn the_oldest_pending_delivery_is_found_among_pending_ones_only() {
+    use ashby_partner::domain::delivery::DeliveryStatus;
+    use ashby_partner::store::{delivery_ops, delivery_stats};
+    use sea_orm::ConnectionTrait as _;
+
+    let app = TestApp::spawn().await;
+    let oldest = || delivery_stats::oldest_pending_created_ms(&app.db);
+    assert_eq!(oldest().await.unwrap(), None, "nothing pending");
+
+    // Once the tenant has lost its Ashby key, the first update goes dead when attempted.
+    let tenant = app.create_tenant("Acme").await;
+    app.start_in_progress(&tenant, "app-1").await;
+    let second = app.start_assessment(&tenant, &start_body("app-2")).await;
+    app.forget_ashby_key(&tenant).await;
+    app.engine.step().await.unwrap();
+    let dead = delivery_ops::list(&app.db, Some(DeliveryStatus::Dead), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    // The dead delivery is by far the oldest row: it must not count.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE deliveries SET created_at_ms = 1 WHERE id = '{}'",
+            dead[0].id
+        ))
+        .await
+        .unwrap();
+    app.vendor_event(&second, &json!({"status": "in_progress"}))
+        .await;
+
+    let pending = delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 10)
+        .await
+        .unwrap();
+    assert!(!pending.is_empty());
+    let expected = pending.iter().map(|d| d.created_at_ms).min();
+    assert_eq!(oldest().await.unwrap(), expected);
+}
