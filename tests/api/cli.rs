@@ -895,26 +895,17 @@ async fn deliveries_show_dismiss_and_retry_of_one_tenant() {
 #[tokio::test]
 async fn token_create_with_a_scope_mints_a_token_of_that_scope() {
     let app = TestApp::spawn().await;
-    let status = |token: String| {
-        let app = &app;
-        async move {
-            app.client
-                .get(app.url("/v1/tenants"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
     for (scope, expected) in [("admin", 200), ("read", 200), ("engine", 403)] {
         let created = run_cli(&app, &["token", "create", "--scope", scope, "--json"], None)
             .await
             .json();
         assert_eq!(created["scope"], scope);
-        let token = created["token"].as_str().unwrap().to_owned();
-        assert_eq!(status(token).await, expected, "{scope}");
+        let token = created["token"].as_str().unwrap();
+        assert_eq!(
+            app.get_status_with_token("/v1/tenants", token).await,
+            expected,
+            "{scope}"
+        );
     }
     let bad = run_cli(&app, &["token", "create", "--scope", "root"], None).await;
     assert_one_line_error(&bad, "an unknown scope", "root");

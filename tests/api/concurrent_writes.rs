@@ -4,7 +4,7 @@
 //! they run side by side. Either way every start and its repeat succeeds, a repeat finds
 //! the assessment its start created, and each new assessment has its webhook.
 
-use crate::helpers::{TestApp, start_body};
+use crate::helpers::{TestApp, TestTenant, start_body};
 
 #[tokio::test]
 async fn many_concurrent_starts_and_repeats_all_succeed() {
@@ -17,32 +17,12 @@ async fn many_concurrent_starts_and_repeats_all_succeed() {
     let tenant = app.create_tenant("Acme").await;
     let starts = 120;
 
-    let mut requests = tokio::task::JoinSet::new();
-    for n in 0..starts {
-        let (client, url, key) = (
-            app.client.clone(),
-            app.url("/assessment.start"),
-            tenant.key.clone(),
-        );
-        requests.spawn(async move {
-            // Each application is started twice at once: one creates, one repeats.
-            let body = start_body(&format!("app-{}", n / 2));
-            let response = client
-                .post(url)
-                .basic_auth(key, Some(""))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap();
-            (n / 2, status, text)
-        });
-    }
+    // Each application is started twice at once: one creates, one repeats.
+    let applications = (0..starts).map(|n| format!("app-{}", n / 2)).collect();
+    let answers = start_all_at_once(&app, &tenant, applications).await;
 
     let mut ids = std::collections::HashMap::new();
-    while let Some(answer) = requests.join_next().await {
-        let (application, status, text) = answer.unwrap();
+    for (application, status, text) in answers {
         assert_eq!(status, 200, "{text}");
         let body: serde_json::Value = serde_json::from_str(&text).unwrap();
         let id = body["results"]["assessment_id"]
@@ -75,33 +55,13 @@ async fn concurrent_new_starts_are_each_written_with_their_webhook() {
     let tenant = app.create_tenant("Acme").await;
     let starts = 80;
 
-    let mut requests = tokio::task::JoinSet::new();
-    for n in 0..starts {
-        let (client, url, key) = (
-            app.client.clone(),
-            app.url("/assessment.start"),
-            tenant.key.clone(),
-        );
-        requests.spawn(async move {
-            let response = client
-                .post(url)
-                .basic_auth(key, Some(""))
-                .json(&start_body(&format!("app-{n}")))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-            let body: serde_json::Value = response.json().await.unwrap();
-            body["results"]["assessment_id"]
-                .as_str()
-                .unwrap()
-                .parse::<uuid::Uuid>()
-                .unwrap()
-        });
-    }
+    let applications = (0..starts).map(|n| format!("app-{n}")).collect();
     let mut answered = Vec::new();
-    while let Some(id) = requests.join_next().await {
-        answered.push(id.unwrap());
+    for (_, status, text) in start_all_at_once(&app, &tenant, applications).await {
+        assert_eq!(status, 200, "{text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let id = body["results"]["assessment_id"].as_str().unwrap();
+        answered.push(id.parse::<uuid::Uuid>().unwrap());
     }
 
     answered.sort_unstable();
@@ -123,4 +83,37 @@ async fn concurrent_new_starts_are_each_written_with_their_webhook() {
             "assessment {id} and its webhook commit together"
         );
     }
+}
+
+/// `assessment.start` for every application of `applications`, all at once; each answer
+/// as (application, HTTP status, body), in the order they came back.
+async fn start_all_at_once(
+    app: &TestApp,
+    tenant: &TestTenant,
+    applications: Vec<String>,
+) -> Vec<(String, u16, String)> {
+    let mut requests = tokio::task::JoinSet::new();
+    for application in applications {
+        let (client, url, key) = (
+            app.client.clone(),
+            app.url("/assessment.start"),
+            tenant.key.clone(),
+        );
+        requests.spawn(async move {
+            let response = client
+                .post(url)
+                .basic_auth(key, Some(""))
+                .json(&start_body(&application))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (application, status, response.text().await.unwrap())
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        answers.push(answer.unwrap());
+    }
+    answers
 }

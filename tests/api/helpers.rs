@@ -453,8 +453,14 @@ impl TestApp {
 
     /// The status `GET /v1/assessment-types` answers with this vendor token.
     pub async fn assessment_types_status(&self, token: &str) -> u16 {
+        self.get_status_with_token("/v1/assessment-types", token)
+            .await
+    }
+
+    /// The status a `GET` of `path` answers with this vendor token.
+    pub async fn get_status_with_token(&self, path: &str, token: &str) -> u16 {
         self.client
-            .get(self.url("/v1/assessment-types"))
+            .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
