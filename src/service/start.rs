@@ -39,7 +39,7 @@ pub fn check_additional_fields(request: &StartRequest, max_bytes: usize) -> Resu
 /// turn, no write lock. Its answer is what the write path would give; an open assessment
 /// may end right after either read.
 pub(super) async fn already_open(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<Option<StartOutcome>, DbErr> {
@@ -98,20 +98,8 @@ pub(super) async fn write_one(
         };
         return Ok(Some((outcome, enqueued)));
     }
-    let open = assessments::find_open(
-        txn,
-        tenant_id,
-        &request.application_ashby_id,
-        request.assessment_type_id,
-    )
-    .await?;
-    Ok(open.map(|assessment| {
-        let outcome = StartOutcome {
-            assessment,
-            created: false,
-        };
-        (outcome, false)
-    }))
+    let open = already_open(txn, tenant_id, request).await?;
+    Ok(open.map(|outcome| (outcome, false)))
 }
 
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
