@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use ashby_partner::domain::delivery::DeliveryStatus;
+use ashby_partner::domain::delivery::{DeliveryKind, DeliveryStatus};
 use ashby_partner::store::{self, deliveries, delivery_ops};
 use serde_json::json;
 use uuid::Uuid;
@@ -120,4 +120,52 @@ async fn a_round_recorded_together_keeps_each_assessments_order_and_numbers_its_
             .collect();
         assert_eq!(statuses, [json!("In Progress"), json!("cancelled")]);
     }
+}
+
+#[tokio::test]
+async fn a_claim_reaches_past_more_waiting_deliveries_than_its_window_holds() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let now = store::now_ms();
+    let enqueue = |assessment: Uuid, position: i64, at_ms: i64| {
+        let new = deliveries::NewDelivery {
+            kind: DeliveryKind::AshbyUpdate,
+            tenant_id: tenant.id.0,
+            assessment_id: assessment,
+            position,
+            payload: json!({"position": position}),
+            idempotency: None,
+        };
+        deliveries::enqueue(&app.db, new, at_ms)
+    };
+    // One assessment's queue, earliest of all and longer than a claim's window...
+    let busy = Uuid::new_v4();
+    let queued = i64::try_from(deliveries::claim_window(1)).unwrap() + 6;
+    for position in 1..=queued {
+        enqueue(busy, position, now - 1_000).await.unwrap();
+    }
+    // ...and another assessment's one delivery, due after all of them.
+    let other = enqueue(Uuid::new_v4(), 1, now - 500).await.unwrap();
+
+    let first = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 1)
+        .await
+        .unwrap();
+    // The busy assessment's first delivery is in flight: the rest of its queue waits.
+    let second = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 1)
+        .await
+        .unwrap();
+
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].assessment_id.0, first[0].position),
+        (busy, 1),
+        "the earliest is claimed first"
+    );
+    let second: Vec<_> = second.iter().map(|d| d.id).collect();
+    assert_eq!(
+        second,
+        vec![other.id],
+        "the one claimable delivery is found behind {} waiting ones",
+        queued - 1
+    );
 }
