@@ -51,9 +51,6 @@ pub async fn add_completed_assessment(
     new: NewCompletedAssessment,
 ) -> Result<(AssessmentId, Delivery), CompletedError> {
     let partner_id = partner_id.ok_or(CompletedError::PartnerIdNotConfigured)?;
-    if tenants::find(db, new.tenant_id).await?.is_none() {
-        return Err(CompletedError::UnknownTenant(new.tenant_id));
-    }
     let now = store::now_ms();
     let id = AssessmentId::new_random();
     let timestamp = new.completed_at_ms.unwrap_or(now);
@@ -70,22 +67,27 @@ pub async fn add_completed_assessment(
         },
     );
     let fingerprint = new.idempotency.as_ref().map(|(_, f)| f.clone());
-    let (delivery, created) = deliveries::enqueue_once(
-        db,
-        NewDelivery {
-            kind: DeliveryKind::AshbyAddCompleted,
-            tenant_id: new.tenant_id.0,
-            assessment_id: id.0,
-            position: timestamp,
-            payload: body,
-            idempotency: new.idempotency,
-        },
-        now,
-    )
+    let new_delivery = NewDelivery {
+        kind: DeliveryKind::AshbyAddCompleted,
+        tenant_id: new.tenant_id.0,
+        assessment_id: id.0,
+        position: timestamp,
+        payload: body,
+        idempotency: new.idempotency,
+    };
+    // In the process's queue of writers: as statements on their own, the check and the
+    // insert met the other writers at SQLite's file lock, whose busy handler sleeps.
+    let (delivery, created) = store::in_write_transaction(db, async |txn| {
+        if tenants::find(txn, new.tenant_id).await?.is_none() {
+            return Err(CompletedError::UnknownTenant(new.tenant_id));
+        }
+        let (delivery, created) = deliveries::enqueue_once(txn, new_delivery, now).await?;
+        if delivery.request_fingerprint != fingerprint {
+            return Err(CompletedError::IdempotencyKeyReused);
+        }
+        Ok((delivery, created))
+    })
     .await?;
-    if delivery.request_fingerprint != fingerprint {
-        return Err(CompletedError::IdempotencyKeyReused);
-    }
     outbound.committed(created);
     Ok((delivery.assessment_id, delivery))
 }

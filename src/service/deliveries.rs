@@ -37,9 +37,13 @@ pub async fn retry_dead_delivery(
     waker: &DeliveryWaker,
     id: Uuid,
 ) -> Result<RetryOutcome, DbErr> {
-    let superseded =
-        delivery_ops::supersede_outdated_dead(db, Some(id), None, store::now_ms()).await?;
-    let requeued = delivery_ops::requeue_dead(db, Some(id), store::now_ms()).await?;
+    let now = store::now_ms();
+    let (superseded, requeued) = store::in_write_transaction(db, async |txn| {
+        let superseded = delivery_ops::supersede_outdated_dead(txn, Some(id), None, now).await?;
+        let requeued = delivery_ops::requeue_dead(txn, Some(id), now).await?;
+        Ok::<_, DbErr>((superseded, requeued))
+    })
+    .await?;
     if requeued > 0 {
         waker.wake();
     }
@@ -77,11 +81,15 @@ pub async fn retry_all_dead_deliveries(
     tenant_id: Option<Uuid>,
 ) -> Result<BulkRetry, DbErr> {
     let now = store::now_ms();
-    let superseded = delivery_ops::supersede_outdated_dead(db, None, tenant_id, now).await?;
-    let retried = match tenant_id {
-        None => delivery_ops::requeue_dead(db, None, now).await?,
-        Some(tenant) => delivery_ops::requeue_dead_of_tenant(db, tenant, now).await?,
-    };
+    let (superseded, retried) = store::in_write_transaction(db, async |txn| {
+        let superseded = delivery_ops::supersede_outdated_dead(txn, None, tenant_id, now).await?;
+        let retried = match tenant_id {
+            None => delivery_ops::requeue_dead(txn, None, now).await?,
+            Some(tenant) => delivery_ops::requeue_dead_of_tenant(txn, tenant, now).await?,
+        };
+        Ok::<_, DbErr>((superseded, retried))
+    })
+    .await?;
     if retried > 0 {
         waker.wake();
     }
@@ -164,7 +172,11 @@ pub enum DismissOutcome {
 /// # Errors
 /// Database errors.
 pub async fn dismiss_delivery(db: &DatabaseConnection, id: Uuid) -> Result<DismissOutcome, DbErr> {
-    let dismissed = delivery_ops::dismiss_dead(db, id, store::now_ms()).await?;
+    let now = store::now_ms();
+    let dismissed = store::in_write_transaction(db, async |txn| {
+        delivery_ops::dismiss_dead(txn, id, now).await
+    })
+    .await?;
     Ok(match delivery_ops::find(db, id).await? {
         None => DismissOutcome::NotFound,
         Some(row) if dismissed => {

@@ -223,10 +223,13 @@ pub async fn revoke_partner_keys(
     db: &DatabaseConnection,
     id: TenantId,
 ) -> Result<u64, TenantError> {
-    if tenants::find(db, id).await?.is_none() {
-        return Err(TenantError::NotFound(id));
-    }
-    Ok(tenants::revoke_keys_except_newest(db, id).await?)
+    store::in_write_transaction(db, async |txn| {
+        if tenants::find(txn, id).await?.is_none() {
+            return Err(TenantError::NotFound(id));
+        }
+        Ok(tenants::revoke_keys_except_newest(txn, id).await?)
+    })
+    .await
 }
 
 /// Stores a tenant's Ashby API key, sealed, without asking Ashby (`unverified`).
@@ -240,7 +243,11 @@ pub async fn set_ashby_key(
     key: &SecretString,
 ) -> Result<(), TenantError> {
     let sealed = sealer.seal_ashby_key(key.expose_secret(), id)?;
-    if tenants::set_ashby_key(db, id, sealed, AshbyKeyStatus::Unverified, None).await? {
+    let stored = store::in_write_transaction(db, async |txn| {
+        tenants::set_ashby_key(txn, id, sealed, AshbyKeyStatus::Unverified, None).await
+    })
+    .await?;
+    if stored {
         Ok(())
     } else {
         Err(TenantError::NotFound(id))
@@ -298,7 +305,12 @@ pub async fn replace_ashby_key(
         Verdict::Unknown => AshbyKeyStatus::Unverified,
     };
     let sealed = sealer.seal_ashby_key(key.expose_secret(), id)?;
-    if !tenants::set_ashby_key(db, id, sealed, status, Some(store::now_ms())).await? {
+    let now = store::now_ms();
+    let stored = store::in_write_transaction(db, async |txn| {
+        tenants::set_ashby_key(txn, id, sealed, status, Some(now)).await
+    })
+    .await?;
+    if !stored {
         return Err(TenantError::NotFound(id));
     }
     show_tenant(db, id).await
@@ -324,13 +336,25 @@ pub async fn verify_ashby_key(
     let key = sealer.open_ashby_key(sealed, id)?;
     let now = store::now_ms();
     match check.judge(tenant.ashby_base_url.as_deref(), &key).await {
-        Verdict::Accepted => {
-            tenants::record_key_check(db, id, AshbyKeyStatus::Verified, None, now).await?;
-        }
+        Verdict::Accepted => record_key_check(db, id, AshbyKeyStatus::Verified, None, now).await?,
         Verdict::Rejected(reason) => {
-            tenants::record_key_check(db, id, AshbyKeyStatus::Rejected, Some(reason), now).await?;
+            record_key_check(db, id, AshbyKeyStatus::Rejected, Some(reason), now).await?;
         }
         Verdict::Unknown => {}
     }
     show_tenant(db, id).await
+}
+
+/// Records what asking Ashby said of the key, in the process's queue of writers.
+async fn record_key_check(
+    db: &DatabaseConnection,
+    id: TenantId,
+    status: AshbyKeyStatus,
+    reason: Option<String>,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    store::in_write_transaction(db, async |txn| {
+        tenants::record_key_check(txn, id, status, reason, now_ms).await
+    })
+    .await
 }

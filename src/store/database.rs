@@ -335,6 +335,21 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
     Ok(WriteTransaction { txn, _turn: turn })
 }
 
+/// Runs `write` in a write transaction (see [`begin_write`]) and commits what it did; an
+/// error from `write` rolls it all back.
+///
+/// # Errors
+/// `write`'s error, or the database's (no write turn, the commit fails).
+pub async fn in_write_transaction<T, E: From<DbErr>>(
+    db: &DatabaseConnection,
+    write: impl AsyncFnOnce(&WriteTransaction) -> Result<T, E>,
+) -> Result<T, E> {
+    let txn = begin_write(db).await?;
+    let value = write(&txn).await?;
+    txn.commit().await?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -503,7 +503,8 @@ async fn pause_sending(
 ///
 /// # Errors
 /// Database errors.
-pub async fn release(db: &impl ConnectionTrait, claimed: &Delivery) -> Result<(), DbErr> {
+pub async fn release(db: &DatabaseConnection, claimed: &Delivery) -> Result<(), DbErr> {
+    let txn = crate::store::begin_write(db).await?;
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LeaseOwner,
@@ -515,9 +516,9 @@ pub async fn release(db: &impl ConnectionTrait, claimed: &Delivery) -> Result<()
         )
         .filter(delivery::Column::Id.eq(claimed.id.0))
         .filter(delivery::Column::LeaseOwner.eq(claimed.lease_owner))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(())
+    txn.commit().await
 }
 
 /// The earliest time a pending delivery is due, to sleep until then.

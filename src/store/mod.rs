@@ -16,7 +16,8 @@ pub mod tenants;
 pub mod vendor_tokens;
 
 pub use database::{
-    DatabaseLocation, WriteTransaction, begin_write, connect, migrate, ping, probe_write,
+    DatabaseLocation, WriteTransaction, begin_write, connect, in_write_transaction, migrate, ping,
+    probe_write,
 };
 
 /// The one row a unique key selects, read without sea-orm's `one()`. That binds

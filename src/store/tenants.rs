@@ -6,7 +6,7 @@ use sea_orm::{
     PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 
 use super::now_ms;
 use crate::crypto::IssuedPartnerKey;
@@ -101,16 +101,17 @@ pub async fn revoke_keys_except_newest(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
 ) -> Result<u64, DbErr> {
-    let newest = partner_key::Entity::find()
-        .filter(partner_key::Column::TenantId.eq(tenant_id.0))
-        .filter(partner_key::Column::RevokedAtMs.is_null())
-        .order_by_desc(partner_key::Column::CreatedAtMs)
-        .order_by_desc(partner_key::Column::Id)
-        .one(db)
-        .await?;
-    let Some(newest) = newest else {
-        return Ok(0);
-    };
+    // One statement, so the newest key is the newest as of the revocation itself: a key
+    // issued between a separate read and the update would have been revoked too.
+    let newest = Query::select()
+        .column(partner_key::Column::Id)
+        .from(partner_key::Entity)
+        .and_where(partner_key::Column::TenantId.eq(tenant_id.0))
+        .and_where(partner_key::Column::RevokedAtMs.is_null())
+        .order_by(partner_key::Column::CreatedAtMs, sea_orm::Order::Desc)
+        .order_by(partner_key::Column::Id, sea_orm::Order::Desc)
+        .limit(1)
+        .to_owned();
     let result = partner_key::Entity::update_many()
         .col_expr(
             partner_key::Column::RevokedAtMs,
@@ -118,7 +119,7 @@ pub async fn revoke_keys_except_newest(
         )
         .filter(partner_key::Column::TenantId.eq(tenant_id.0))
         .filter(partner_key::Column::RevokedAtMs.is_null())
-        .filter(partner_key::Column::Id.ne(newest.id))
+        .filter(partner_key::Column::Id.not_in_subquery(newest))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
