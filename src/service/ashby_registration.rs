@@ -124,7 +124,7 @@ pub async fn register_ashby_webhooks(
         None => {
             let secret = new_webhook_secret();
             let sealed = sealer.seal_webhook_secret(secret.expose_secret(), tenant_id)?;
-            ashby_webhooks::save(db, tenant_id, &sealed, WebhookStatus::Manual).await?;
+            save_status(db, tenant_id, &sealed, WebhookStatus::Manual).await?;
             let stored = ashby_webhooks::StoredWebhooks {
                 secret_sealed: sealed,
                 status: WebhookStatus::Manual,
@@ -193,9 +193,10 @@ async fn save_status(
     sealed: &str,
     status: WebhookStatus,
 ) -> Result<(), DbErr> {
-    let txn = store::begin_write(db).await?;
-    ashby_webhooks::save(&txn, tenant, sealed, status).await?;
-    txn.commit().await
+    store::in_write_transaction(db, async |txn| {
+        ashby_webhooks::save(txn, tenant, sealed, status).await
+    })
+    .await
 }
 
 #[cfg(test)]
