@@ -294,7 +294,7 @@ impl Metrics {
         };
         let (db, settled) = (db.clone(), Arc::clone(&self.0.settled));
         tokio::spawn(async move {
-            let counted = delivery_stats::counts(&db, &SETTLED_STATUSES).await;
+            let counted = delivery_stats::counts_in_background(&db, &SETTLED_STATUSES).await;
             let mut settled = lock(&settled);
             settled.recounting = false;
             match counted {

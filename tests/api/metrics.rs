@@ -129,3 +129,43 @@ async fn the_oldest_pending_delivery_is_found_among_pending_ones_only() {
     let expected = pending.iter().map(|d| d.created_at_ms).min();
     assert_eq!(oldest().await.unwrap(), expected);
 }
+
+#[tokio::test]
+async fn the_background_recount_of_settled_deliveries_counts_what_a_scrape_would() {
+    use ashby_partner::domain::delivery::DeliveryStatus;
+    use ashby_partner::store::delivery_stats;
+
+    let app = TestApp::spawn().await;
+    let mut ashby = mockito::Server::new_async().await;
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(crate::helpers::ASHBY_OK)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "key")
+        .await;
+    for n in 0..3 {
+        app.start_in_progress(&tenant, &format!("app-{n}")).await;
+    }
+    app.engine.step().await.unwrap();
+    let settled = [
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Superseded,
+        DeliveryStatus::Dismissed,
+    ];
+
+    let in_background = delivery_stats::counts_in_background(&app.db, &settled)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        in_background,
+        vec![("assessment.update".to_owned(), "delivered".to_owned(), 3)]
+    );
+    assert_eq!(
+        in_background,
+        delivery_stats::counts(&app.db, &settled).await.unwrap()
+    );
+}
