@@ -28,6 +28,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
     pub created_at_ms: i64,
+    /// When its status or schedule last changed (retention dates settled rows by it); a
+    /// lease is no change.
     pub updated_at_ms: i64,
     pub delivered_at_ms: Option<i64>,
     /// The vendor's `Idempotency-Key`, unique per tenant, for deliveries it asked for.

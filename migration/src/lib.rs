@@ -14,6 +14,7 @@ mod m20261128_000009_throttling_expiry_retention;
 mod m20261128_000010_key_check;
 mod m20261128_000011_delivery_list_indexes;
 mod m20261129_000012_pending_delivery_indexes;
+mod m20261129_000013_delivery_fillfactor;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_key_check::Migration),
             Box::new(m20261128_000011_delivery_list_indexes::Migration),
             Box::new(m20261129_000012_pending_delivery_indexes::Migration),
+            Box::new(m20261129_000013_delivery_fillfactor::Migration),
         ]
     }
 }

@@ -228,7 +228,9 @@ async fn claim_in(
     delivery::Entity::update_many()
         .col_expr(delivery::Column::LeaseOwner, Expr::val(lease.id))
         .col_expr(delivery::Column::LeaseUntilMs, Expr::val(lease.until_ms))
-        .col_expr(delivery::Column::UpdatedAtMs, Expr::val(now_ms))
+        // Only the lease columns, which no index covers: PostgreSQL can then write the
+        // leased version in place of the old one, without touching any index (see the
+        // fill factor migration). `updated_at_ms` dates changes of state; a lease is none.
         .filter(delivery::Column::Id.in_subquery(due))
         .exec_with_returning(db)
         .await?
