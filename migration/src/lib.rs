@@ -15,6 +15,7 @@ mod m20261128_000010_key_check;
 mod m20261128_000011_delivery_list_indexes;
 mod m20261129_000012_pending_delivery_indexes;
 mod m20261129_000013_delivery_fillfactor;
+mod m20261129_000014_fewer_delivery_index_writes;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000011_delivery_list_indexes::Migration),
             Box::new(m20261129_000012_pending_delivery_indexes::Migration),
             Box::new(m20261129_000013_delivery_fillfactor::Migration),
+            Box::new(m20261129_000014_fewer_delivery_index_writes::Migration),
         ]
     }
 }

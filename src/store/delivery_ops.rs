@@ -115,6 +115,11 @@ pub async fn supersede_outdated_dead(
     let delivered_later = Query::select()
         .expr(Expr::val(1))
         .from_as(delivery::Entity, later.clone())
+        // The same assessment, so its index serves the probe, and the same ordering key.
+        .and_where(
+            Expr::col((later.clone(), delivery::Column::AssessmentId))
+                .equals((delivery::Entity, delivery::Column::AssessmentId)),
+        )
         .and_where(
             Expr::col((later.clone(), delivery::Column::OrderingKey))
                 .equals((delivery::Entity, delivery::Column::OrderingKey)),
