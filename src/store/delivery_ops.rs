@@ -125,10 +125,13 @@ pub async fn supersede_outdated_dead(
                 .equals((delivery::Entity, delivery::Column::OrderingKey)),
         )
         .and_where(Expr::col((later.clone(), delivery::Column::Kind)).eq(update))
-        .and_where(
-            Expr::col((later.clone(), delivery::Column::Status))
-                .eq(DeliveryStatus::Delivered.as_str()),
-        )
+        // Written so that no index can serve it: taken through an index (the finished
+        // rows'), it made PostgreSQL intersect every delivered row with each dead one's
+        // assessment — 75–230 ms to put 2,000 dead deliveries back in line.
+        .and_where(Expr::cust(format!(
+            "\"later\".\"status\" || '' = '{}'",
+            DeliveryStatus::Delivered.as_str()
+        )))
         .and_where(
             Expr::col((later.clone(), delivery::Column::Position))
                 .gt(Expr::col((delivery::Entity, delivery::Column::Position))),
