@@ -6,7 +6,7 @@ use ashby_partner::store::tenants;
 use serde_json::json;
 
 use crate::console::Console;
-use crate::helpers::{ASHBY_OK, TestApp, TestTenant, start_body};
+use crate::helpers::{ASHBY_OK, TestApp, TestTenant, accept_updates, start_body};
 
 /// An assessment whose progress update went dead: the assessment's id and the delivery's.
 async fn dead_update(app: &TestApp, tenant: &TestTenant, application: &str) -> (String, String) {
@@ -313,12 +313,7 @@ async fn retry_all_dead_of_a_tenant_says_how_many_were_superseded() {
     let globex = app.create_tenant("Globex").await;
     // Acme: an update went dead, then a later one reached Ashby: the dead one is outdated.
     let (outdated, _) = dead_update(&app, &acme, "app-1").await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
+    accept_updates(&mut ashby).await;
     app.connect_tenant_to_ashby(&acme, &ashby.url(), "ashby-key")
         .await;
     let (status, body) = app

@@ -9,7 +9,9 @@ use base64::Engine as _;
 use mockito::Matcher;
 use serde_json::{Value, json};
 
-use crate::helpers::{ASHBY_OK, TestApp, TestTenant, assert_matches_schema, start_body};
+use crate::helpers::{
+    ASHBY_OK, TestApp, TestTenant, accept_updates, assert_matches_schema, start_body,
+};
 
 const ASHBY_KEY: &str = "ashby-secret-key";
 
@@ -203,12 +205,7 @@ async fn a_later_update_waits_while_an_earlier_one_is_backing_off() {
         .expect(1)
         .create_async()
         .await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
+    accept_updates(&mut ashby).await;
     let (_, id) = tenant_with_assessment(&app, &ashby).await;
     app.vendor_event(&id, &json!({"status": "in_progress"}))
         .await;

@@ -427,6 +427,20 @@ impl TestApp {
 
     /// Removes the tenant's Ashby key (after its assessments started): its Ashby
     /// deliveries then go dead, saying how to fix it.
+    /// A tenant connected to a mock Ashby that accepts every `assessment.update`; the
+    /// server lives as long as the returned guard.
+    pub async fn tenant_on_accepting_ashby(
+        &self,
+        name: &str,
+    ) -> (TestTenant, mockito::ServerGuard) {
+        let mut ashby = mockito::Server::new_async().await;
+        accept_updates(&mut ashby).await;
+        let tenant = self.create_tenant(name).await;
+        self.connect_tenant_to_ashby(&tenant, &ashby.url(), "key")
+            .await;
+        (tenant, ashby)
+    }
+
     pub async fn forget_ashby_key(&self, tenant: &TestTenant) {
         use sea_orm::{ActiveValue::Set, EntityTrait as _};
         let row = entity::tenant::ActiveModel {
@@ -545,3 +559,13 @@ pub const NOWHERE: &str = "http://127.0.0.1:9";
 
 /// An Ashby success answer.
 pub const ASHBY_OK: &str = r#"{"success": true, "results": {}}"#;
+
+/// Makes the mock Ashby accept every `assessment.update` (after the mocks made before it).
+pub async fn accept_updates(ashby: &mut mockito::ServerGuard) {
+    ashby
+        .mock("POST", "/assessment.update")
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+}

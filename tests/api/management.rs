@@ -4,7 +4,9 @@ use reqwest::Method;
 use sea_orm::{FromQueryResult as _, JsonValue, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{ASHBY_OK, NOWHERE, TestApp, assert_error_envelope, start_body};
+use crate::helpers::{
+    ASHBY_OK, NOWHERE, TestApp, accept_updates, assert_error_envelope, start_body,
+};
 
 async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();
@@ -504,12 +506,7 @@ async fn a_delivery_refused_with_401_rejects_the_key_and_a_later_success_verifie
     assert_eq!(shown["deliveries"]["dead"], 1);
 
     refused.remove_async().await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
+    accept_updates(&mut ashby).await;
     let (status, retried) = send(
         app.admin(Method::POST, "/v1/deliveries/retry")
             .json(&json!({"tenant_id": tenant.id})),

@@ -136,16 +136,7 @@ async fn the_background_recount_of_settled_deliveries_counts_what_a_scrape_would
     use ashby_partner::store::delivery_stats;
 
     let app = TestApp::spawn().await;
-    let mut ashby = mockito::Server::new_async().await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(crate::helpers::ASHBY_OK)
-        .create_async()
-        .await;
-    let tenant = app.create_tenant("Acme").await;
-    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "key")
-        .await;
+    let (tenant, _ashby) = app.tenant_on_accepting_ashby("Acme").await;
     for n in 0..3 {
         app.start_in_progress(&tenant, &format!("app-{n}")).await;
     }

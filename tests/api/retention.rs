@@ -6,7 +6,7 @@ use entity::{assessment, delivery, delivery_attempt};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
 use serde_json::json;
 
-use crate::helpers::{ASHBY_OK, TestApp, start_body};
+use crate::helpers::{TestApp, start_body};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -38,16 +38,7 @@ async fn old_finished_deliveries_and_terminal_assessments_are_deleted_and_nothin
         s.retention.assessments = Some(std::time::Duration::from_secs(2 * 3600));
     })
     .await;
-    let mut ashby = mockito::Server::new_async().await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
-    let tenant = app.create_tenant("Acme").await;
-    app.connect_tenant_to_ashby(&tenant, &ashby.url(), "key")
-        .await;
+    let (tenant, _ashby) = app.tenant_on_accepting_ashby("Acme").await;
     let finished = app.start_assessment(&tenant, &start_body("app-1")).await;
     let open = app.start_assessment(&tenant, &start_body("app-2")).await;
     app.vendor_event(&finished, &json!({"status": "cancelled"}))

@@ -11,7 +11,7 @@ use entity::delivery_attempt;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 use serde_json::json;
 
-use crate::helpers::{ASHBY_OK, TestApp, TestTenant, start_body};
+use crate::helpers::{ASHBY_OK, TestApp, TestTenant, accept_updates, start_body};
 
 fn basic(key: &str) -> String {
     format!(
@@ -169,12 +169,7 @@ async fn a_delivery_throttled_more_often_than_max_attempts_is_still_delivered() 
         .expect(1)
         .create_async()
         .await;
-    ashby
-        .mock("POST", "/assessment.update")
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
+    accept_updates(&mut ashby).await;
     let (_, id) = tenant_with_update(&app, &ashby, "A", "key-a").await;
 
     let mut now = store::now_ms();
