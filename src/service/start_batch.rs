@@ -80,6 +80,13 @@ impl Starter {
     }
 }
 
+/// The answer to every one of `jobs` when their transaction failed as a whole.
+fn not_written(jobs: &[Job], error: &DbErr) -> Vec<Result<StartOutcome, DbErr>> {
+    jobs.iter()
+        .map(|_| Err(DbErr::Custom(format!("the start was not written: {error}"))))
+        .collect()
+}
+
 fn stopped() -> DbErr {
     DbErr::Custom("the start writer stopped".into())
 }
@@ -101,21 +108,62 @@ async fn write_queued(
     }
 }
 
-/// One transaction for all of `jobs`, each in its own savepoint. What each caller is told
-/// holds only once the commit returned; a failed commit fails them all.
+/// One transaction for all of `jobs`. What each caller is told holds only once the commit
+/// returned; a failed commit fails them all.
+///
+/// First without savepoints: a savepoint and its release are two more statements per
+/// start, each a hand-off to SQLite's thread while the one write turn is held. Should a
+/// start fail (or its insert collide with an assessment no longer open), that transaction
+/// is rolled back and the batch written again with a savepoint per start, so that the
+/// failure stays that start's own.
 async fn write_batch(
     db: &DatabaseConnection,
     outbound: &Outbound,
     jobs: &[Job],
 ) -> Vec<Result<StartOutcome, DbErr>> {
-    let shared = |error: &DbErr| -> Vec<Result<StartOutcome, DbErr>> {
-        jobs.iter()
-            .map(|_| Err(DbErr::Custom(format!("the start was not written: {error}"))))
-            .collect()
-    };
     let txn = match store::begin_write(db).await {
         Ok(txn) => txn,
-        Err(error) => return shared(&error),
+        Err(error) => return not_written(jobs, &error),
+    };
+    let Some((outcomes, enqueued)) = write_all(&txn, outbound, jobs).await else {
+        drop(txn);
+        return write_each_in_savepoint(db, outbound, jobs).await;
+    };
+    if let Err(error) = txn.commit().await {
+        return not_written(jobs, &error);
+    }
+    outbound.committed(enqueued);
+    outcomes.into_iter().map(Ok).collect()
+}
+
+/// Every start of `jobs` in `txn`, and whether a delivery was queued; `None` as soon as
+/// one is not written (what the others wrote is still in `txn`).
+async fn write_all(
+    txn: &WriteTransaction,
+    outbound: &Outbound,
+    jobs: &[Job],
+) -> Option<(Vec<StartOutcome>, bool)> {
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut enqueued = false;
+    for job in jobs {
+        let (outcome, queued) = write_one(txn, outbound, job.tenant_id, &job.request)
+            .await
+            .ok()??;
+        enqueued |= queued;
+        outcomes.push(outcome);
+    }
+    Some((outcomes, enqueued))
+}
+
+/// One transaction for all of `jobs`, each in its own savepoint.
+async fn write_each_in_savepoint(
+    db: &DatabaseConnection,
+    outbound: &Outbound,
+    jobs: &[Job],
+) -> Vec<Result<StartOutcome, DbErr>> {
+    let txn = match store::begin_write(db).await {
+        Ok(txn) => txn,
+        Err(error) => return not_written(jobs, &error),
     };
     let mut results = Vec::with_capacity(jobs.len());
     let mut enqueued = false;
@@ -128,11 +176,11 @@ async fn write_batch(
             Ok(Err(error)) => results.push(Err(error)),
             // The savepoint could not be rolled back: what it wrote may still be in the
             // transaction, so none of it may commit (dropping `txn` rolls it all back).
-            Err(error) => return shared(&error),
+            Err(error) => return not_written(jobs, &error),
         }
     }
     if let Err(error) = txn.commit().await {
-        return shared(&error);
+        return not_written(jobs, &error);
     }
     outbound.committed(enqueued);
     results

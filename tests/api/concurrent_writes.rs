@@ -117,3 +117,54 @@ async fn start_all_at_once(
     }
     answers
 }
+
+/// New starts written together (SQLite's group commit) first go in one transaction
+/// without savepoints; when one of them fails, that transaction is rolled back and the
+/// batch written again with a savepoint each. Either way a failing start fails alone.
+#[tokio::test]
+async fn a_start_that_fails_among_others_written_together_fails_alone() {
+    use ashby_partner::candidate_links::CandidateLinks;
+    use ashby_partner::delivery::DeliveryWaker;
+    use ashby_partner::domain::ids::TenantId;
+    use ashby_partner::domain::start_request::StartRequest;
+    use ashby_partner::service::{Outbound, Starter};
+    use ashby_partner::tokens::TokenKeys;
+    use entity::assessment;
+    use sea_orm::{EntityTrait as _, PaginatorTrait as _};
+
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let tokens = TokenKeys::new(&app.secrets().token_secret).unwrap();
+    let outbound = Outbound {
+        candidate_links: CandidateLinks::new(&app.settings.vendor, tokens),
+        vendor_webhooks: false,
+        waker: DeliveryWaker::default(),
+    };
+    let starter = Starter::new(app.db.clone(), outbound);
+    // No such tenant: its assessment breaks the foreign key, the others are fine.
+    let ghost = TenantId::new_random();
+    let starts: Vec<(TenantId, StartRequest)> = (0..20)
+        .map(|n| {
+            let owner = if n == 7 { ghost } else { tenant.id };
+            let body = start_body(&format!("app-{n}"));
+            (owner, StartRequest::parse(body, |_| true).unwrap())
+        })
+        .collect();
+
+    let results = futures_util::future::join_all(
+        starts
+            .iter()
+            .map(|(owner, request)| starter.start(*owner, request)),
+    )
+    .await;
+
+    for (n, result) in results.iter().enumerate() {
+        assert_eq!(
+            result.is_ok(),
+            n != 7,
+            "start {n}: {:?}",
+            result.as_ref().err()
+        );
+    }
+    assert_eq!(assessment::Entity::find().count(&app.db).await.unwrap(), 19);
+}
