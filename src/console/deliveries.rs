@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::chrome;
 use super::error::ConsoleError;
-use super::forms::{Fields, authorize, back_or, redirect_with_flash};
+use super::forms::{ActionForm, Fields, back_or, redirect_with_flash};
 use super::layout::{Nav, action_button, delivery_status, page, respond, when};
 use super::session::Session;
 use crate::domain::delivery::{Delivery, DeliveryKind, DeliveryStatus};
@@ -207,13 +207,11 @@ fn delivery_id(text: &str) -> Result<Uuid, ConsoleError> {
 }
 
 pub async fn retry(
-    session: Session,
+    ActionForm { fields, .. }: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
     let id = delivery_id(&path)?;
     let message = match service::retry_dead_delivery(&state.db, &state.outbound.waker, id).await? {
         RetryOutcome::Requeued(_) => "The delivery is back in line: it goes out within moments.".to_owned(),
@@ -226,13 +224,11 @@ pub async fn retry(
 }
 
 pub async fn dismiss(
-    session: Session,
+    ActionForm { fields, .. }: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
     let id = delivery_id(&path)?;
     let message = match service::dismiss_delivery(&state.db, id).await? {
         DismissOutcome::Dismissed(_) => {
@@ -253,12 +249,10 @@ pub async fn dismiss(
 }
 
 pub async fn retry_all(
-    session: Session,
+    ActionForm { fields, .. }: ActionForm,
     state: web::Data<AppState>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
     let tenant = match fields
         .get("tenant_id")
         .map(String::as_str)

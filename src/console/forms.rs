@@ -5,15 +5,19 @@
 //! of its own on a console page.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
-use actix_web::HttpResponse;
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 
 use super::error::ConsoleError;
 use super::session::{FLASH_PURPOSE, Session, sign, verify};
+use crate::state::AppState;
 
 /// A posted form's fields.
 pub type Fields = HashMap<String, String>;
@@ -38,6 +42,32 @@ pub fn authorize(
         return Err(ConsoleError::read_only());
     }
     Ok(())
+}
+
+/// A state-changing form, allowed to go on (see [`authorize`]): the handlers of the
+/// console's actions take it instead of checking the session, the CSRF token and the
+/// scope each in turn.
+pub struct ActionForm {
+    pub session: Session,
+    pub fields: Fields,
+}
+
+impl FromRequest for ActionForm {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(req, payload);
+        let form = web::Form::<Fields>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let session = session.await?;
+            let fields = form.await?.into_inner();
+            let state = state.ok_or(ConsoleError::SignedOut { post: true })?;
+            authorize(&session, &state.secrets.token_secret, &fields)?;
+            Ok(Self { session, fields })
+        })
+    }
 }
 
 /// The page to return to: the form's `back` when it is a console path, else `default`.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::assessments::{assessment_link, candidate_email};
 use super::chrome;
 use super::error::ConsoleError;
-use super::forms::{Fields, authorize, back_or, redirect_with_flash};
+use super::forms::{ActionForm, Fields, back_or, redirect_with_flash};
 use super::layout::{
     Chrome, Nav, action_button, assessment_status, key_status, page, respond, when, when_or,
 };
@@ -373,11 +373,9 @@ fn new_tenant_form(chrome: &Chrome<'_>, values: &Fields, error: Option<&str>) ->
 }
 
 pub async fn create(
-    session: Session,
+    ActionForm { session, fields }: ActionForm,
     state: web::Data<AppState>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
-    authorize(&session, &state.secrets.token_secret, &fields)?;
     let chrome = chrome(&session, &state, &Fields::new(), Nav::Tenants);
     let invalid = |message: String, status: StatusCode| {
         let body = new_tenant_form(&chrome, &fields, Some(&message));
@@ -445,12 +443,10 @@ fn key_once_page(
 }
 
 pub async fn rotate_key(
-    session: Session,
+    ActionForm { session, .. }: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
-    authorize(&session, &state.secrets.token_secret, &fields)?;
     let id = tenant_id(&path)?;
     let key = service::rotate_partner_key(&state.db, id).await?;
     let tenant = service::show_tenant(&state.db, id).await?;
@@ -464,13 +460,11 @@ pub async fn rotate_key(
 }
 
 pub async fn revoke_keys(
-    session: Session,
+    ActionForm { fields, .. }: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
     let id = tenant_id(&path)?;
     let revoked = service::revoke_partner_keys(&state.db, id).await?;
     // This replica forgets at once; other replicas within `server.lookup_cache_ms`.
@@ -481,13 +475,11 @@ pub async fn revoke_keys(
 }
 
 pub async fn verify_key(
-    session: Session,
+    ActionForm { fields, .. }: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
     let id = tenant_id(&path)?;
     let back = back_or(&fields, &format!("/console/tenants/{id}"));
     let check = AshbyKeyCheck::new(&state.settings).map_err(|error| {
@@ -521,33 +513,29 @@ pub async fn verify_key(
 }
 
 pub async fn disable(
-    session: Session,
+    form: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
-    set_disabled(session, state, path, fields, true).await
+    set_disabled(&form.fields, &state, &path, true).await
 }
 
 pub async fn enable(
-    session: Session,
+    form: ActionForm,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    fields: web::Form<Fields>,
 ) -> Result<HttpResponse, ConsoleError> {
-    set_disabled(session, state, path, fields, false).await
+    set_disabled(&form.fields, &state, &path, false).await
 }
 
 async fn set_disabled(
-    session: Session,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    fields: web::Form<Fields>,
+    fields: &Fields,
+    state: &AppState,
+    path: &str,
     disabled: bool,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = &state.secrets.token_secret;
-    authorize(&session, secret, &fields)?;
-    let id = tenant_id(&path)?;
+    let id = tenant_id(path)?;
     let patch = TenantPatch {
         disabled: Some(disabled),
         ..TenantPatch::default()
@@ -565,6 +553,6 @@ async fn set_disabled(
             overview.tenant.name
         )
     };
-    let back = back_or(&fields, &format!("/console/tenants/{id}"));
+    let back = back_or(fields, &format!("/console/tenants/{id}"));
     Ok(redirect_with_flash(&back, &message, secret))
 }

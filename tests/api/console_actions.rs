@@ -375,3 +375,47 @@ async fn an_action_goes_back_only_to_a_console_page() {
         "{location}"
     );
 }
+
+/// Every action form goes through one check (`console::forms::ActionForm`): the session's
+/// own CSRF token, and a session that may act. Each action refuses either failure, and
+/// nothing happens.
+#[tokio::test]
+async fn every_action_refuses_a_wrong_csrf_token_and_a_read_only_session() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let (assessment, dead) = dead_update(&app, &tenant, "app-1").await;
+    let id = tenant.id.0;
+    let actions = [
+        format!("/console/deliveries/{dead}/retry"),
+        format!("/console/deliveries/{dead}/dismiss"),
+        "/console/deliveries/retry".to_owned(),
+        "/console/tenants".to_owned(),
+        format!("/console/tenants/{id}/partner-keys"),
+        format!("/console/tenants/{id}/partner-keys/revoke"),
+        format!("/console/tenants/{id}/ashby-key/verify"),
+        format!("/console/tenants/{id}/disable"),
+        format!("/console/tenants/{id}/enable"),
+    ];
+    let admin = Console::admin(&app).await;
+    let reader = Console::read_only(&app).await;
+    let reader_csrf = reader.csrf().await;
+
+    for action in &actions {
+        let forged = admin
+            .post(action, &[("csrf", "not-this-sessions"), ("name", "X")])
+            .await;
+        assert_eq!(forged.status(), 403, "{action} with a wrong CSRF token");
+        let read_only = reader
+            .post(action, &[("csrf", reader_csrf.as_str()), ("name", "X")])
+            .await;
+        assert_eq!(read_only.status(), 403, "{action} from a read session");
+    }
+
+    let rows = app.deliveries_of(&assessment).await;
+    assert_eq!(rows[0].status, "dead", "{rows:?}");
+    let tenants = service::list_tenants(&app.db, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(tenants.len(), 1, "no tenant was created");
+    assert!(!tenants[0].tenant.disabled, "the tenant was not disabled");
+}
