@@ -52,32 +52,27 @@ const PARTIAL: [(&str, bool, &str, &str); 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared("DROP INDEX ix_deliveries_ordering")
-            .await?;
+        let mut script = vec!["DROP INDEX ix_deliveries_ordering".to_owned()];
         for (name, unique, columns, condition) in PARTIAL {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-            db.execute_unprepared(&create(name, unique, columns, Some(condition)))
-                .await?;
+            script.push(format!("DROP INDEX {name}"));
+            script.push(create(name, unique, columns, Some(condition)));
         }
-        Ok(())
+        run(manager, &script).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
+        let mut script = Vec::new();
         for (name, unique, columns, _) in PARTIAL {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-            db.execute_unprepared(&create(name, unique, columns, None))
-                .await?;
+            script.push(format!("DROP INDEX {name}"));
+            script.push(create(name, unique, columns, None));
         }
-        db.execute_unprepared(&create(
+        script.push(create(
             "ix_deliveries_ordering",
             false,
             "ordering_key, position",
             None,
-        ))
-        .await?;
-        Ok(())
+        ));
+        run(manager, &script).await
     }
 }
 
@@ -85,4 +80,15 @@ fn create(name: &str, unique: bool, columns: &str, condition: Option<&str>) -> S
     let unique = if unique { "UNIQUE " } else { "" };
     let condition = condition.map_or(String::new(), |c| format!(" WHERE {c}"));
     format!("CREATE {unique}INDEX {name} ON deliveries ({columns}){condition}")
+}
+
+/// The statements as one script, so that they run on one connection, in order: run
+/// outside a transaction (`Migrator::down` on a pool), a `CREATE` on another connection
+/// than its `DROP` could still see the index.
+async fn run(manager: &SchemaManager<'_>, script: &[String]) -> Result<(), DbErr> {
+    manager
+        .get_connection()
+        .execute_unprepared(&script.join(";\n"))
+        .await
+        .map(|_| ())
 }

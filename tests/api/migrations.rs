@@ -117,3 +117,70 @@ async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
         Some("old.timer@example.com")
     );
 }
+
+/// The delivery index migrations roll back and apply again, and in either state a
+/// repeated idempotency key is still refused (the unique index, partial or not, holds).
+#[tokio::test]
+async fn the_delivery_index_migrations_roll_back_and_apply_again() {
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+
+    let database = TestDatabase::create().await;
+    let settings = test_settings(&database.url);
+    let db = store::connect(&settings.database).await.unwrap();
+    store::migrate(&db).await.unwrap();
+    let tenant = uuid::Uuid::new_v4();
+    db.execute_unprepared(&format!(
+        "INSERT INTO tenants (id, name, created_at_ms) VALUES ('{tenant}', 'Acme', 1)"
+    ))
+    .await
+    .unwrap();
+    let insert_keyed = |n: u32| {
+        format!(
+            "INSERT INTO deliveries (id, kind, tenant_id, assessment_id, ordering_key, position, \
+             status, attempts, next_attempt_at_ms, payload, created_at_ms, updated_at_ms, \
+             idempotency_key) VALUES ('{}', 'assessment.addCompletedToCandidate', '{tenant}', \
+             '{}', 'ashby:{n}', 1, 'pending', 0, 1, '{{}}', 1, 1, 'key-1')",
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        )
+    };
+    db.execute_unprepared(&insert_keyed(1)).await.unwrap();
+
+    let has_index = async |name: &str| {
+        let sql = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                format!("SELECT 1 AS one FROM pg_indexes WHERE indexname = '{name}'")
+            }
+            _ => format!("SELECT 1 AS one FROM sqlite_master WHERE name = '{name}'"),
+        };
+        let found = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        found.is_some()
+    };
+    assert!(!has_index("ix_deliveries_ordering").await);
+
+    migration::Migrator::down(&db, Some(2)).await.unwrap();
+    assert!(has_index("ix_deliveries_ordering").await, "rolled back");
+    assert!(
+        db.execute_unprepared(&insert_keyed(2)).await.is_err(),
+        "rolled back: the key is still unique"
+    );
+    migration::Migrator::up(&db, None).await.unwrap();
+    assert!(!has_index("ix_deliveries_ordering").await, "applied again");
+    assert!(
+        db.execute_unprepared(&insert_keyed(3)).await.is_err(),
+        "applied again: the key is still unique"
+    );
+    assert!(
+        migration::Migrator::get_pending_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
