@@ -126,7 +126,9 @@ async fn write_batch(
         Err(error) => return not_written(jobs, &error),
     };
     let Some((outcomes, enqueued)) = write_all(&txn, outbound, jobs).await else {
-        drop(txn);
+        if let Err(error) = txn.rollback().await {
+            tracing::warn!(%error, "could not roll back a batch of starts; its connection is closed");
+        }
         return write_each_in_savepoint(db, outbound, jobs).await;
     };
     if let Err(error) = txn.commit().await {

@@ -274,6 +274,17 @@ impl WriteTransaction {
         txn.commit().await
     }
 
+    /// Rolls back now, and only then gives up the write turn. (Dropping the transaction
+    /// also rolls it back, but only queues the rollback: the next writer could meet the
+    /// file lock still held.)
+    ///
+    /// # Errors
+    /// The rollback fails; the connection is then closed, which rolls back too.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let Self { txn, _turn } = self;
+        txn.rollback().await
+    }
+
     /// The transaction itself, for APIs that want one (the migrator).
     pub fn transaction(&self) -> &DatabaseTransaction {
         &self.txn
