@@ -243,15 +243,7 @@ pub async fn set_ashby_key(
     key: &SecretString,
 ) -> Result<(), TenantError> {
     let sealed = sealer.seal_ashby_key(key.expose_secret(), id)?;
-    let stored = store::in_write_transaction(db, async |txn| {
-        tenants::set_ashby_key(txn, id, sealed, AshbyKeyStatus::Unverified, None).await
-    })
-    .await?;
-    if stored {
-        Ok(())
-    } else {
-        Err(TenantError::NotFound(id))
-    }
+    store_ashby_key(db, id, sealed, AshbyKeyStatus::Unverified, None).await
 }
 
 /// What Ashby said of a key.
@@ -305,14 +297,7 @@ pub async fn replace_ashby_key(
         Verdict::Unknown => AshbyKeyStatus::Unverified,
     };
     let sealed = sealer.seal_ashby_key(key.expose_secret(), id)?;
-    let now = store::now_ms();
-    let stored = store::in_write_transaction(db, async |txn| {
-        tenants::set_ashby_key(txn, id, sealed, status, Some(now)).await
-    })
-    .await?;
-    if !stored {
-        return Err(TenantError::NotFound(id));
-    }
+    store_ashby_key(db, id, sealed, status, Some(store::now_ms())).await?;
     show_tenant(db, id).await
 }
 
@@ -343,6 +328,25 @@ pub async fn verify_ashby_key(
         Verdict::Unknown => {}
     }
     show_tenant(db, id).await
+}
+
+/// Stores a sealed key and what is known of it, in the process's queue of writers.
+async fn store_ashby_key(
+    db: &DatabaseConnection,
+    id: TenantId,
+    sealed: String,
+    status: AshbyKeyStatus,
+    checked_at_ms: Option<i64>,
+) -> Result<(), TenantError> {
+    let stored = store::in_write_transaction(db, async |txn| {
+        tenants::set_ashby_key(txn, id, sealed, status, checked_at_ms).await
+    })
+    .await?;
+    if stored {
+        Ok(())
+    } else {
+        Err(TenantError::NotFound(id))
+    }
 }
 
 /// Records what asking Ashby said of the key, in the process's queue of writers.

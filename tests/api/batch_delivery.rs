@@ -11,6 +11,17 @@ use uuid::Uuid;
 
 use crate::helpers::{ASHBY_OK, TestApp};
 
+/// A claim of up to `limit` deliveries as of `now_ms`, under a lease of its own (10 s).
+async fn claim(
+    app: &TestApp,
+    now_ms: i64,
+    limit: u64,
+) -> Vec<ashby_partner::domain::delivery::Delivery> {
+    deliveries::claim(&app.db, Uuid::new_v4(), now_ms, 10_000, limit)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_batch_claim_takes_one_delivery_per_assessment_first_in_line_and_two_claims_never_share_a_row()
  {
@@ -24,15 +35,9 @@ async fn a_batch_claim_takes_one_delivery_per_assessment_first_in_line_and_two_c
     }
     let now = store::now_ms();
 
-    let first = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 4)
-        .await
-        .unwrap();
-    let second = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 100)
-        .await
-        .unwrap();
-    let third = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 100)
-        .await
-        .unwrap();
+    let first = claim(&app, now, 4).await;
+    let second = claim(&app, now, 100).await;
+    let third = claim(&app, now, 100).await;
 
     assert_eq!((first.len(), second.len()), (4, 2), "{first:?} {second:?}");
     let claimed: Vec<_> = first.iter().chain(&second).collect();
@@ -147,13 +152,9 @@ async fn a_claim_reaches_past_a_long_queue_of_deliveries_waiting_their_turn() {
     // ...and another assessment's one delivery, due after all of them.
     let other = enqueue(Uuid::new_v4(), 1, now - 500).await.unwrap();
 
-    let first = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 1)
-        .await
-        .unwrap();
+    let first = claim(&app, now, 1).await;
     // The busy assessment's first delivery is in flight: the rest of its queue waits.
-    let second = deliveries::claim(&app.db, Uuid::new_v4(), now, 10_000, 1)
-        .await
-        .unwrap();
+    let second = claim(&app, now, 1).await;
 
     assert_eq!(first.len(), 1);
     assert_eq!(
