@@ -56,19 +56,12 @@ pub(super) async fn already_open(
     }))
 }
 
-/// One new start inside a write transaction (or a savepoint of one): the assessment with
-/// its `assessment.started` webhook, or the open assessment the insert collided with — and
-/// whether a delivery was queued. `None`: that open assessment ended meanwhile
-/// (PostgreSQL; SQLite's single writer excludes it), so the caller starts over.
-pub(super) async fn write_one(
-    txn: &impl ConnectionTrait,
-    outbound: &Outbound,
+/// A new assessment for `request`, stamped `now`, and the transition that starts it.
+fn new_assessment(
     tenant_id: TenantId,
     request: &StartRequest,
-) -> Result<Option<(StartOutcome, bool)>, DbErr> {
-    // Stamped once the write lock is held: the vendor feed relies on a change committing
-    // soon after its timestamp.
-    let now = store::now_ms();
+    now: i64,
+) -> (Assessment, lifecycle::Transition) {
     let started = lifecycle::start(now);
     let row = Assessment {
         id: AssessmentId::new_random(),
@@ -87,19 +80,74 @@ pub(super) async fn write_one(
         created_at_ms: now,
         updated_at_ms: now,
     };
+    (row, started)
+}
+
+/// What a new start writes was written: the outcome, and whether a delivery was queued.
+/// Else the open assessment the insert collided with, if it is still open.
+async fn written_or_open(
+    db: &impl ConnectionTrait,
+    inserted: Option<(Assessment, bool)>,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<Option<(StartOutcome, bool)>, DbErr> {
+    if let Some((assessment, enqueued)) = inserted {
+        let outcome = StartOutcome {
+            assessment,
+            created: true,
+        };
+        return Ok(Some((outcome, enqueued)));
+    }
+    let open = already_open(db, tenant_id, request).await?;
+    Ok(open.map(|outcome| (outcome, false)))
+}
+
+/// One new start inside a write transaction (or a savepoint of one): the assessment with
+/// its `assessment.started` webhook, or the open assessment the insert collided with — and
+/// whether a delivery was queued. `None`: that open assessment ended meanwhile
+/// (PostgreSQL; SQLite's single writer excludes it), so the caller starts over.
+pub(super) async fn write_one(
+    txn: &impl ConnectionTrait,
+    outbound: &Outbound,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<Option<(StartOutcome, bool)>, DbErr> {
+    // Stamped once the write lock is held: the vendor feed relies on a change committing
+    // soon after its timestamp.
+    let now = store::now_ms();
+    let (row, started) = new_assessment(tenant_id, request, now);
+    let mut inserted = None;
     if assessments::insert_unless_open(txn, &row).await? {
         let mut enqueued = false;
         for emission in &started.emissions {
             enqueued |= transition::enqueue(txn, outbound, &row, emission, now, now).await?;
         }
-        let outcome = StartOutcome {
-            assessment: row,
-            created: true,
-        };
-        return Ok(Some((outcome, enqueued)));
+        inserted = Some((row, enqueued));
     }
-    let open = already_open(txn, tenant_id, request).await?;
-    Ok(open.map(|outcome| (outcome, false)))
+    written_or_open(txn, inserted, tenant_id, request).await
+}
+
+/// PostgreSQL: one new start in one statement, its own transaction (see
+/// [`assessments::insert_unless_open_with_outbox`]); answers as [`write_one`] does.
+async fn write_in_one_statement(
+    db: &DatabaseConnection,
+    outbound: &Outbound,
+    tenant_id: TenantId,
+    request: &StartRequest,
+) -> Result<Option<(StartOutcome, bool)>, DbErr> {
+    // Stamped just before the statement that commits it (the vendor feed relies on a
+    // change committing soon after its timestamp).
+    let now = store::now_ms();
+    let (row, started) = new_assessment(tenant_id, request, now);
+    let mut outbox = Vec::with_capacity(started.emissions.len());
+    for emission in &started.emissions {
+        outbox.extend(transition::outbox_row(outbound, &row, emission, now, now)?);
+    }
+    let enqueued = !outbox.is_empty();
+    let inserted = assessments::insert_unless_open_with_outbox(db, &row, outbox, now)
+        .await?
+        .then_some((row, enqueued));
+    written_or_open(db, inserted, tenant_id, request).await
 }
 
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
@@ -108,7 +156,7 @@ const MAX_ATTEMPTS: usize = 3;
 /// Starts an assessment, idempotently: while the tenant has an open assessment for the
 /// same application and type, answers that one and changes nothing (read without a
 /// write transaction). A new assessment is written with its `assessment.started`
-/// webhook, in one transaction.
+/// webhook, in one statement (PostgreSQL: [`write_in_one_statement`]).
 ///
 /// # Errors
 /// Database errors.
@@ -122,9 +170,7 @@ pub(super) async fn start_assessment(
         return Ok(open);
     }
     for _ in 0..MAX_ATTEMPTS {
-        let txn = store::begin_write(db).await?;
-        let written = write_one(&txn, outbound, tenant_id, request).await?;
-        txn.commit().await?;
+        let written = write_in_one_statement(db, outbound, tenant_id, request).await?;
         if let Some((outcome, enqueued)) = written {
             outbound.committed(enqueued);
             return Ok(outcome);

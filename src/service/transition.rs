@@ -83,31 +83,43 @@ pub async fn enqueue(
     position: i64,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
+    let Some(row) = outbox_row(outbound, assessment, emission, position, now_ms)? else {
+        return Ok(false);
+    };
+    deliveries::enqueue(txn, row, now_ms).await?;
+    Ok(true)
+}
+
+/// The outbox row of one emission; `None` for a webhook when webhooks are not configured.
+///
+/// # Errors
+/// A body that cannot be stored as JSON.
+pub fn outbox_row(
+    outbound: &Outbound,
+    assessment: &Assessment,
+    emission: &Emission,
+    position: i64,
+    now_ms: i64,
+) -> Result<Option<NewDelivery>, DbErr> {
     let (kind, payload) = match emission {
         Emission::StatusReport(report) => {
             let body = updates::update_request(assessment.id, position, report);
             (DeliveryKind::AshbyUpdate, json_column(&body)?)
         }
-        Emission::VendorWebhook(_) if !outbound.vendor_webhooks => return Ok(false),
+        Emission::VendorWebhook(_) if !outbound.vendor_webhooks => return Ok(None),
         Emission::VendorWebhook(event) => (
             DeliveryKind::VendorWebhook,
             webhook_body(outbound, assessment, *event, now_ms)?,
         ),
     };
-    deliveries::enqueue(
-        txn,
-        NewDelivery {
-            kind,
-            tenant_id: assessment.tenant_id.0,
-            assessment_id: assessment.id.0,
-            position,
-            payload,
-            idempotency: None,
-        },
-        now_ms,
-    )
-    .await?;
-    Ok(true)
+    Ok(Some(NewDelivery {
+        kind,
+        tenant_id: assessment.tenant_id.0,
+        assessment_id: assessment.id.0,
+        position,
+        payload,
+        idempotency: None,
+    }))
 }
 
 /// `{"type", "timestamp", "data": Assessment}` — the assessment as of the event, stored

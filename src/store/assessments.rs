@@ -1,15 +1,18 @@
 //! Assessments: idempotent creation, tenant-scoped lookups, recorded transitions.
 
 use entity::assessment;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, InsertStatement, OnConflict, PostgresQueryBuilder, WithClause,
+};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
-    QueryFilter as _, QuerySelect as _, TryInsertResult,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _,
+    QueryFilter as _, QuerySelect as _, QueryTrait as _, Statement, TryInsertResult,
 };
 
 use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
 use crate::domain::status::AssessmentStatus;
+use crate::store::deliveries::{self, NewDelivery};
 use crate::store::unique_row;
 
 /// The statuses in which an assessment is open (not terminal): must match the partial
@@ -33,6 +36,56 @@ pub async fn insert_unless_open(
         .exec_without_returning(db)
         .await?;
     Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+}
+
+/// [`insert_unless_open`] and the new assessment's outbox rows in one statement
+/// (PostgreSQL only: SQLite has no inserts in common table expressions). Run outside a
+/// transaction it is its own: one round trip where `BEGIN`, two inserts and `COMMIT` take
+/// four. Each outbox row is inserted once per row the assessment's insert returns — once
+/// if it was inserted, never if it collided — so the outbox still commits with the change
+/// or not at all. Returns whether the assessment was inserted.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_unless_open_with_outbox(
+    db: &impl ConnectionTrait,
+    new: &Assessment,
+    outbox: Vec<NewDelivery>,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    const INSERTED: &str = "inserted_assessment";
+    let mut outbox_inserts = outbox
+        .into_iter()
+        .map(|row| deliveries::insert_per_row_of(INSERTED, row, now_ms))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(last) = outbox_inserts.pop() else {
+        return insert_unless_open(db, new).await;
+    };
+    let mut insert = assessment::Entity::insert(assessment::ActiveModel::from(encode(new)?))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .into_query();
+    insert.returning_col(assessment::Column::Id);
+    let mut with = WithClause::new();
+    with.cte(named_cte(INSERTED, insert));
+    for (n, outbox_insert) in outbox_inserts.into_iter().enumerate() {
+        with.cte(named_cte(&format!("outbox_{n}"), outbox_insert));
+    }
+    let (sql, values) = with.query(last).build(PostgresQueryBuilder);
+    let written = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    Ok(written.rows_affected() > 0)
+}
+
+fn named_cte(name: &str, insert: InsertStatement) -> CommonTableExpression {
+    CommonTableExpression::new()
+        .query(insert)
+        .table_name(Alias::new(name))
+        .to_owned()
 }
 
 /// The tenant's open assessment for an application and type, if any.

@@ -3,11 +3,13 @@
 //! `delivery_ops.rs`; what metrics read, in `delivery_stats.rs`.
 
 use entity::{delivery, delivery_attempt, delivery_pause};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait as _, InsertStatement, LockBehavior, LockType, OnConflict, Query,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QuerySelect as _, Statement,
-    TransactionTrait as _, TryInsertResult,
+    DbErr, EntityTrait as _, Iterable as _, ModelTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QuerySelect as _, Statement, TransactionTrait as _, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -68,6 +70,31 @@ pub async fn enqueue_once(
         .map(|existing| decode(existing).map(|existing| (existing, false)))
         .transpose()?
         .ok_or_else(|| DbErr::RecordNotFound("the delivery of an idempotency key".into()))
+}
+
+/// `INSERT INTO deliveries … SELECT … FROM source`: `new` written once for each row of
+/// `source`, a common table expression of the statement this goes into (see
+/// [`crate::store::assessments::insert_unless_open_with_outbox`]).
+///
+/// # Errors
+/// None in practice: the values are the columns', one each.
+pub fn insert_per_row_of(
+    source: &str,
+    new: NewDelivery,
+    now_ms: i64,
+) -> Result<InsertStatement, DbErr> {
+    let row = new_row(new, now_ms);
+    let mut values = Query::select();
+    values
+        .exprs(delivery::Column::iter().map(|column| Expr::val(row.get(column))))
+        .from(Alias::new(source));
+    let mut insert = Query::insert();
+    insert
+        .into_table(delivery::Entity)
+        .columns(delivery::Column::iter())
+        .select_from(values)
+        .map_err(|error| DbErr::Custom(format!("the outbox insert: {error}")))?;
+    Ok(insert)
 }
 
 async fn enqueue_row(

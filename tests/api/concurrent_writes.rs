@@ -168,3 +168,86 @@ async fn a_start_that_fails_among_others_written_together_fails_alone() {
     }
     assert_eq!(assessment::Entity::find().count(&app.db).await.unwrap(), 19);
 }
+
+/// On PostgreSQL a new start is one statement: the assessment's insert, and its outbox
+/// rows inserted once per row that insert returns. Inserted, the assessment comes with
+/// every outbox row; colliding with the open assessment, it writes nothing — no outbox
+/// row either. (SQLite has no inserts in common table expressions: its starts go through
+/// the group commit, covered above.)
+#[tokio::test]
+async fn a_start_statement_writes_its_outbox_rows_exactly_when_it_inserts() {
+    use ashby_partner::domain::delivery::DeliveryKind;
+    use ashby_partner::domain::ids::AssessmentId;
+    use ashby_partner::store::assessments;
+    use ashby_partner::store::deliveries::NewDelivery;
+    use entity::{assessment, delivery};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+
+    let app = TestApp::spawn().await;
+    if !app.database.is_postgres() {
+        return;
+    }
+    let tenant = app.create_tenant("Acme").await;
+    let started = app.start_assessment(&tenant, &start_body("app-1")).await;
+    let open = assessments::find_any(&app.db, AssessmentId(started.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let outbox_rows = |assessment: &ashby_partner::domain::assessment::Assessment, rows: i64| {
+        (0..rows)
+            .map(|position| NewDelivery {
+                kind: DeliveryKind::VendorWebhook,
+                tenant_id: assessment.tenant_id.0,
+                assessment_id: assessment.id.0,
+                position,
+                payload: serde_json::json!({ "position": position }),
+                idempotency: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let deliveries_of = |id: uuid::Uuid| {
+        delivery::Entity::find()
+            .filter(delivery::Column::AssessmentId.eq(id))
+            .count(&app.db)
+    };
+
+    // The same application and type while the first is open: a collision.
+    let mut colliding = open.clone();
+    colliding.id = AssessmentId::new_random();
+    let now = ashby_partner::store::now_ms();
+    let inserted = assessments::insert_unless_open_with_outbox(
+        &app.db,
+        &colliding,
+        outbox_rows(&colliding, 2),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(!inserted);
+    assert!(
+        assessment::Entity::find_by_id(colliding.id.0)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(deliveries_of(colliding.id.0).await.unwrap(), 0);
+
+    // Another application: inserted, with both of its outbox rows.
+    let mut new = open;
+    new.id = AssessmentId::new_random();
+    new.application_ashby_id = "app-2".into();
+    let inserted =
+        assessments::insert_unless_open_with_outbox(&app.db, &new, outbox_rows(&new, 2), now)
+            .await
+            .unwrap();
+    assert!(inserted);
+    assert!(
+        assessment::Entity::find_by_id(new.id.0)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(deliveries_of(new.id.0).await.unwrap(), 2);
+}
