@@ -16,6 +16,7 @@ mod m20261128_000011_delivery_list_indexes;
 mod m20261129_000012_pending_delivery_indexes;
 mod m20261129_000013_delivery_fillfactor;
 mod m20261129_000014_fewer_delivery_index_writes;
+mod m20261129_000015_erased_candidate_emails;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_pending_delivery_indexes::Migration),
             Box::new(m20261129_000013_delivery_fillfactor::Migration),
             Box::new(m20261129_000014_fewer_delivery_index_writes::Migration),
+            Box::new(m20261129_000015_erased_candidate_emails::Migration),
         ]
     }
 }

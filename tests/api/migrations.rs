@@ -34,63 +34,21 @@ async fn concurrent_migrations_on_a_fresh_database_all_succeed() {
 #[tokio::test]
 async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
     use migration::MigratorTrait as _;
-    use sea_orm::sea_query::{Query, SimpleExpr};
-    use sea_orm::{ConnectionTrait as _, EntityTrait as _};
+    use sea_orm::EntityTrait as _;
 
     let database = TestDatabase::create().await;
     let settings = test_settings(&database.url);
     let db = store::connect(&settings.database).await.unwrap();
     migration::Migrator::up(&db, Some(4)).await.unwrap();
-    let backend = db.get_database_backend();
     let (with_key, without_key, assessment) = (
         uuid::Uuid::new_v4(),
         uuid::Uuid::new_v4(),
         uuid::Uuid::new_v4(),
     );
-    for (id, key) in [(with_key, Some("sealed")), (without_key, None)] {
-        let insert = Query::insert()
-            .into_table("tenants")
-            .columns(["id", "name", "ashby_api_key_sealed", "created_at_ms"])
-            .values_panic([
-                SimpleExpr::from(id),
-                "Old".into(),
-                key.map(str::to_owned).into(),
-                1_i64.into(),
-            ])
-            .to_owned();
-        db.execute_raw(backend.build(&insert)).await.unwrap();
-    }
+    insert_tenant_row(&db, with_key, Some("sealed")).await;
+    insert_tenant_row(&db, without_key, None).await;
     let start = serde_json::json!({"candidate": {"email": "Old.Timer@Example.com"}});
-    let insert = Query::insert()
-        .into_table("assessments")
-        .columns([
-            "id",
-            "tenant_id",
-            "assessment_type_id",
-            "application_ashby_id",
-            "candidate_ashby_id",
-            "status",
-            "start_request",
-            "history",
-            "last_update_ms",
-            "created_at_ms",
-            "updated_at_ms",
-        ])
-        .values_panic([
-            SimpleExpr::from(assessment),
-            with_key.into(),
-            uuid::Uuid::new_v4().into(),
-            "app".into(),
-            "cand".into(),
-            "started".into(),
-            start.into(),
-            serde_json::json!([]).into(),
-            1_i64.into(),
-            1_i64.into(),
-            1_i64.into(),
-        ])
-        .to_owned();
-    db.execute_raw(backend.build(&insert)).await.unwrap();
+    insert_assessment_row(&db, assessment, with_key, start, None).await;
 
     store::migrate(&db).await.unwrap();
 
@@ -118,6 +76,114 @@ async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
     );
 }
 
+/// A candidate erased before erasing also cleared the email lookup column kept their
+/// email there; the migration clears it — and only on erased assessments.
+#[tokio::test]
+async fn emails_of_candidates_erased_before_the_fix_are_cleared() {
+    use migration::MigratorTrait as _;
+    use sea_orm::EntityTrait as _;
+
+    let database = TestDatabase::create().await;
+    let settings = test_settings(&database.url);
+    let db = store::connect(&settings.database).await.unwrap();
+    migration::Migrator::up(&db, Some(14)).await.unwrap();
+    let tenant = uuid::Uuid::new_v4();
+    insert_tenant_row(&db, tenant, None).await;
+    let (erased, kept) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let erased_start = serde_json::json!({"candidate": {"ashby_id": "c-1", "erased": true}});
+    insert_assessment_row(&db, erased, tenant, erased_start, Some("ada@example.com")).await;
+    let kept_start = serde_json::json!({"candidate": {"email": "Grace@Example.com"}});
+    insert_assessment_row(&db, kept, tenant, kept_start, Some("grace@example.com")).await;
+
+    store::migrate(&db).await.unwrap();
+
+    let email = |id| {
+        let db = &db;
+        async move {
+            entity::assessment::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .candidate_email
+        }
+    };
+    assert_eq!(email(erased).await, None);
+    assert_eq!(email(kept).await.as_deref(), Some("grace@example.com"));
+}
+
+/// A tenant row as any schema since the first has it.
+async fn insert_tenant_row(db: &sea_orm::DatabaseConnection, id: uuid::Uuid, key: Option<&str>) {
+    use sea_orm::ConnectionTrait as _;
+    use sea_orm::sea_query::{Query, SimpleExpr};
+
+    let insert = Query::insert()
+        .into_table("tenants")
+        .columns(["id", "name", "ashby_api_key_sealed", "created_at_ms"])
+        .values_panic([
+            SimpleExpr::from(id),
+            "Old".into(),
+            key.map(str::to_owned).into(),
+            1_i64.into(),
+        ])
+        .to_owned();
+    db.execute_raw(db.get_database_backend().build(&insert))
+        .await
+        .unwrap();
+}
+
+/// An assessment row as the first schema has it, plus the email lookup column when given
+/// (the schema has it from migration 6 on).
+async fn insert_assessment_row(
+    db: &sea_orm::DatabaseConnection,
+    id: uuid::Uuid,
+    tenant: uuid::Uuid,
+    start_request: serde_json::Value,
+    candidate_email: Option<&str>,
+) {
+    use sea_orm::ConnectionTrait as _;
+    use sea_orm::sea_query::{Query, SimpleExpr};
+
+    let mut columns = vec![
+        "id",
+        "tenant_id",
+        "assessment_type_id",
+        "application_ashby_id",
+        "candidate_ashby_id",
+        "status",
+        "start_request",
+        "history",
+        "last_update_ms",
+        "created_at_ms",
+        "updated_at_ms",
+    ];
+    let mut values: Vec<SimpleExpr> = vec![
+        id.into(),
+        tenant.into(),
+        uuid::Uuid::new_v4().into(),
+        format!("app-{id}").into(),
+        "cand".into(),
+        "started".into(),
+        start_request.into(),
+        serde_json::json!([]).into(),
+        1_i64.into(),
+        1_i64.into(),
+        1_i64.into(),
+    ];
+    if let Some(email) = candidate_email {
+        columns.push("candidate_email");
+        values.push(email.into());
+    }
+    let insert = Query::insert()
+        .into_table("assessments")
+        .columns(columns)
+        .values_panic(values)
+        .to_owned();
+    db.execute_raw(db.get_database_backend().build(&insert))
+        .await
+        .unwrap();
+}
+
 /// The delivery index migrations roll back and apply again, and in either state a
 /// repeated idempotency key is still refused (the unique index, partial or not, holds).
 #[tokio::test]
@@ -128,7 +194,8 @@ async fn the_delivery_index_migrations_roll_back_and_apply_again() {
     let database = TestDatabase::create().await;
     let settings = test_settings(&database.url);
     let db = store::connect(&settings.database).await.unwrap();
-    store::migrate(&db).await.unwrap();
+    // Up to the delivery index migrations (13 and 14), so that two steps down undo them.
+    migration::Migrator::up(&db, Some(14)).await.unwrap();
     let tenant = uuid::Uuid::new_v4();
     db.execute_unprepared(&format!(
         "INSERT INTO tenants (id, name, created_at_ms) VALUES ('{tenant}', 'Acme', 1)"
