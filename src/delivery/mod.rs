@@ -2,6 +2,7 @@
 //! record each attempt, and back off, keeping per-assessment order (see docs/delivery.md).
 
 mod backoff;
+mod coalesced;
 mod engine;
 mod sender;
 pub mod webhook;

@@ -19,6 +19,7 @@ use crate::settings::{Settings, SettingsError};
 use crate::store::{assessments, tenants};
 use crate::telemetry::SpanScope;
 
+use super::coalesced::CoalescedReads;
 use super::webhook::{WebhookClient, WebhookTarget, rendered_body};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +33,9 @@ pub enum SenderError {
 /// Everything needed to send deliveries: the HTTP clients and where the keys are.
 #[derive(Clone)]
 pub struct Sender {
-    db: DatabaseConnection,
+    /// The rows a send needs, read together with those other sends ask for meanwhile.
+    tenants: CoalescedReads<Uuid, entity::tenant::Model>,
+    start_requests: CoalescedReads<Uuid, serde_json::Value>,
     ashby: AshbyClient,
     sealer: Sealer,
     default_ashby_base_url: String,
@@ -42,6 +45,8 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// Spawns the tasks that read for it (on the current tokio runtime).
+    ///
     /// # Errors
     /// The HTTP clients cannot be built (TLS initialisation), or the webhook secret is
     /// malformed (settings validation already refuses that).
@@ -60,8 +65,23 @@ impl Sender {
             };
             Some(Arc::new(WebhookClient::new(target, timeout)?))
         };
+        let tenants = {
+            let db = db.clone();
+            CoalescedReads::new(move |ids| {
+                let db = db.clone();
+                async move { tenants::find_many(&db, ids).await }
+            })
+        };
+        let start_requests = {
+            let db = db.clone();
+            CoalescedReads::new(move |ids| {
+                let db = db.clone();
+                async move { assessments::start_requests(&db, ids).await }
+            })
+        };
         Ok(Self {
-            db,
+            tenants,
+            start_requests,
             ashby: AshbyClient::new(timeout)?,
             sealer,
             default_ashby_base_url: settings.ashby.base_url.clone(),
@@ -78,8 +98,9 @@ impl Sender {
     }
 
     /// Everything a delivery needs before its request can go out — the destination and,
-    /// for Ashby, the tenant's decrypted key (a database read). Done before the lease check,
-    /// so that once the check passes only the request itself remains.
+    /// for Ashby, the tenant's decrypted key (a database read, coalesced with the other
+    /// sends' reads). Done before the lease check, so that once the check passes only the
+    /// request itself remains.
     ///
     /// # Errors
     /// The outcome to record when the delivery cannot be sent (no key, no tenant, ...).
@@ -90,7 +111,7 @@ impl Sender {
         };
         if let Some(method) = Method::for_delivery(delivery.kind) {
             {
-                let tenant = match tenants::find(&self.db, delivery.tenant_id).await {
+                let tenant = match self.tenants.get(delivery.tenant_id.0).await {
                     Ok(Some(tenant)) => tenant,
                     Ok(None) => {
                         return Err(refused(format!(
@@ -135,9 +156,9 @@ impl Sender {
             }
         } else if self.webhooks.is_some() {
             // The outbox row leaves the start request out: it is read back here.
-            match assessments::find_any(&self.db, delivery.assessment_id).await {
-                Ok(Some(assessment)) => Ok(Prepared::Webhook {
-                    body: rendered_body(&delivery.payload, &assessment.start_request),
+            match self.start_requests.get(delivery.assessment_id.0).await {
+                Ok(Some(start_request)) => Ok(Prepared::Webhook {
+                    body: rendered_body(&delivery.payload, &start_request),
                 }),
                 Ok(None) => Err(refused(format!(
                     "assessment {} no longer exists (its data was deleted)",

@@ -1,5 +1,7 @@
 //! Assessments: idempotent creation, tenant-scoped lookups, recorded transitions.
 
+use std::collections::HashMap;
+
 use entity::assessment;
 use sea_orm::sea_query::{
     Alias, CommonTableExpression, InsertStatement, OnConflict, PostgresQueryBuilder, WithClause,
@@ -8,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _,
     QueryFilter as _, QuerySelect as _, QueryTrait as _, Statement, TryInsertResult,
 };
+use uuid::Uuid;
 
 use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, AssessmentTypeId, TenantId};
@@ -165,6 +168,26 @@ pub async fn find_any(
         .await?
         .map(decode)
         .transpose()
+}
+
+/// The start requests of the assessments of `ids` that exist, by id: what a vendor
+/// webhook's stored body leaves out.
+///
+/// # Errors
+/// Database errors.
+pub async fn start_requests(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, serde_json::Value>, DbErr> {
+    let rows: Vec<(Uuid, serde_json::Value)> = assessment::Entity::find()
+        .select_only()
+        .column(assessment::Column::Id)
+        .column(assessment::Column::StartRequest)
+        .filter(assessment::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Open assessments last changed at or before `before_ms`, oldest first: candidates for

@@ -1,5 +1,7 @@
 //! Tenants and their partner keys.
 
+use std::collections::HashMap;
+
 use entity::{partner_key, tenant};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
@@ -7,6 +9,7 @@ use sea_orm::{
 };
 
 use sea_orm::sea_query::{Expr, Query};
+use uuid::Uuid;
 
 use super::now_ms;
 use crate::crypto::IssuedPartnerKey;
@@ -154,6 +157,21 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<TenantSummary>, DbErr
 /// Database errors.
 pub async fn find(db: &impl ConnectionTrait, id: TenantId) -> Result<Option<tenant::Model>, DbErr> {
     crate::store::unique_row(tenant::Entity::find_by_id(id.0), db).await
+}
+
+/// The tenants of `ids` that exist, by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, tenant::Model>, DbErr> {
+    let rows = tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
 }
 
 /// Stores a (sealed) Ashby API key with what is known of it (`checked_at_ms`: when
