@@ -30,3 +30,10 @@ pub mod telemetry;
 pub mod time;
 pub mod tokens;
 pub mod vendor_api;
+
+/// mimalloc for every binary built on this library (the server, the bench, the tests).
+/// Each request allocates a few hundred small objects (JSON values, queries, rows) on one
+/// worker thread and frees them on another; under load glibc's malloc spent a tenth of
+/// the machine's CPU on that (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
