@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use sea_orm::DbBackend;
 use serde::Serialize;
 
+use ashby_partner::domain::ids::AssessmentId;
+use ashby_partner::store::assessments;
+
 use crate::Plan;
 use crate::bare;
 use crate::env::Bench;
@@ -32,6 +35,9 @@ pub struct Figures {
     pub webhooks: WebhookDrain,
     pub list: Throughput,
     pub get_by_id: Throughput,
+    /// The GET's one database read alone (`assessments::find_any` on the server's pool):
+    /// what is left of the GET without HTTP, authentication and rendering.
+    pub get_by_id_read: Throughput,
     /// Vendor completions accepted while Ashby answered 503.
     pub completions_while_down: Throughput,
     pub drain: Drain,
@@ -197,6 +203,20 @@ pub async fn measure(bench: &Bench, plan: &Plan, prefix: &str) -> Figures {
     figures.get_by_id = load::run(plan.reads, c, move |n| {
         let (api, known) = (api.clone(), Arc::clone(&known));
         async move { api.get(&known[n % known.len()]).await }
+    })
+    .await
+    .summary();
+    progress(prefix, "the GET's database read alone");
+    let (db, known) = (bench.db.clone(), Arc::new(ids.clone()));
+    figures.get_by_id_read = load::run(plan.reads, c, move |n| {
+        let (db, known) = (db.clone(), Arc::clone(&known));
+        async move {
+            let Ok(id) = known[n % known.len()].parse() else {
+                return false;
+            };
+            let read = assessments::find_any(&db, AssessmentId(id)).await;
+            matches!(read, Ok(Some(_)))
+        }
     })
     .await
     .summary();

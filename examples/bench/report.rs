@@ -171,6 +171,7 @@ impl Report {
             check("repeated starts", &figures.start_repeat);
             check("assessment.list", &figures.list);
             check("GET by id", &figures.get_by_id);
+            check("GET by id's read", &figures.get_by_id_read);
             check("completions", &figures.completions_while_down);
             if figures.webhooks.all_delivered_after_ms.is_none() {
                 problems.push(format!("{label}: not every started webhook arrived"));
@@ -355,6 +356,13 @@ fn pass_rows(f: &Figures) -> Vec<Row> {
             Some(t.per_second >= 0.5 * healthz),
         ));
     }
+    rows.push(timed(
+        "  its database read alone",
+        &f.get_by_id_read,
+        format!("{:.2}× healthz", f.get_by_id_read.per_second / healthz),
+        "",
+        None,
+    ));
     rows.push(timed(
         "vendor completion (Ashby down)",
         &f.completions_while_down,
