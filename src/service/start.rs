@@ -6,6 +6,7 @@ use crate::domain::assessment::Assessment;
 use crate::domain::ids::{AssessmentId, TenantId};
 use crate::domain::lifecycle;
 use crate::domain::start_request::StartRequest;
+use crate::store::assessments::StartWritten;
 use crate::store::{self, assessments};
 
 use super::Outbound;
@@ -36,8 +37,9 @@ pub fn check_additional_fields(request: &StartRequest, max_bytes: usize) -> Resu
 }
 
 /// A retry (Ashby repeats a start it got no answer to) is answered by a read: no write
-/// turn, no write lock. Its answer is what the write path would give; an open assessment
-/// may end right after either read.
+/// turn, no write lock (SQLite; on PostgreSQL the start's one statement reads it). Its
+/// answer is what the write path would give; an open assessment may end right after
+/// either read.
 pub(super) async fn already_open(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
@@ -127,8 +129,9 @@ pub(super) async fn write_one(
     written_or_open(txn, inserted, tenant_id, request).await
 }
 
-/// PostgreSQL: one new start in one statement, its own transaction (see
-/// [`assessments::insert_unless_open_with_outbox`]); answers as [`write_one`] does.
+/// PostgreSQL: a new start written, or the open assessment it repeats read, in one
+/// statement of its own (see [`assessments::start_in_one_statement`]); answers as
+/// [`write_one`] does.
 async fn write_in_one_statement(
     db: &DatabaseConnection,
     outbound: &Outbound,
@@ -144,19 +147,33 @@ async fn write_in_one_statement(
         outbox.extend(transition::outbox_row(outbound, &row, emission, now, now)?);
     }
     let enqueued = !outbox.is_empty();
-    let inserted = assessments::insert_unless_open_with_outbox(db, &row, outbox, now)
-        .await?
-        .then_some((row, enqueued));
-    written_or_open(db, inserted, tenant_id, request).await
+    let outcome = match assessments::start_in_one_statement(db, &row, outbox, now).await? {
+        StartWritten::Inserted => {
+            let created = StartOutcome {
+                assessment: row,
+                created: true,
+            };
+            Some((created, enqueued))
+        }
+        StartWritten::AlreadyOpen(assessment) => {
+            let open = StartOutcome {
+                assessment: *assessment,
+                created: false,
+            };
+            Some((open, false))
+        }
+        StartWritten::Collided => None,
+    };
+    Ok(outcome)
 }
 
 /// How often to retry when the open assessment a conflict pointed at ended meanwhile.
 const MAX_ATTEMPTS: usize = 3;
 
-/// Starts an assessment, idempotently: while the tenant has an open assessment for the
-/// same application and type, answers that one and changes nothing (read without a
-/// write transaction). A new assessment is written with its `assessment.started`
-/// webhook, in one statement (PostgreSQL: [`write_in_one_statement`]).
+/// Starts an assessment, idempotently (PostgreSQL): while the tenant has an open
+/// assessment for the same application and type, answers that one and changes nothing;
+/// else writes a new one with its `assessment.started` webhook — either in one statement
+/// ([`write_in_one_statement`]).
 ///
 /// # Errors
 /// Database errors.
@@ -166,9 +183,6 @@ pub(super) async fn start_assessment(
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<StartOutcome, DbErr> {
-    if let Some(open) = already_open(db, tenant_id, request).await? {
-        return Ok(open);
-    }
     for _ in 0..MAX_ATTEMPTS {
         let written = write_in_one_statement(db, outbound, tenant_id, request).await?;
         if let Some((outcome, enqueued)) = written {

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use entity::assessment;
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, InsertStatement, OnConflict, PostgresQueryBuilder, WithClause,
+    Alias, CommonTableExpression, Condition, Expr, ExprTrait as _, InsertStatement, JoinType,
+    OnConflict, PostgresQueryBuilder, Query, WithClause,
 };
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _,
-    QueryFilter as _, QuerySelect as _, QueryTrait as _, Statement, TryInsertResult,
+    FromQueryResult as _, Iterable as _, QueryFilter as _, QuerySelect as _, QueryTrait as _,
+    Statement, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -41,47 +43,89 @@ pub async fn insert_unless_open(
     Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
 }
 
-/// [`insert_unless_open`] and the new assessment's outbox rows in one statement
-/// (PostgreSQL only: SQLite has no inserts in common table expressions). Run outside a
-/// transaction it is its own: one round trip where `BEGIN`, two inserts and `COMMIT` take
-/// four. Each outbox row is inserted once per row the assessment's insert returns — once
-/// if it was inserted, never if it collided — so the outbox still commits with the change
-/// or not at all. Returns whether the assessment was inserted.
+/// What [`start_in_one_statement`] did.
+#[derive(Debug)]
+pub enum StartWritten {
+    /// The assessment was inserted, with its outbox rows.
+    Inserted,
+    /// Nothing was written: the tenant already has this open assessment for the same
+    /// application and type.
+    AlreadyOpen(Box<Assessment>),
+    /// Nothing was written, and the open assessment the insert collided with is not in
+    /// the statement's snapshot (it committed meanwhile) or is no longer open: ask again.
+    Collided,
+}
+
+/// [`insert_unless_open`] with the new assessment's outbox rows, and the read of the open
+/// assessment a retry refers to, in one statement (PostgreSQL only: SQLite has no inserts
+/// in common table expressions). Run outside a transaction it is its own: one round trip
+/// for a new start where the read before it, `BEGIN`, two inserts and `COMMIT` took five,
+/// and one for a repeated start. Each outbox row is inserted once per row the assessment's
+/// insert returns — once if it was inserted, never if it collided — so the outbox still
+/// commits with the change or not at all.
 ///
 /// # Errors
 /// Database errors.
-pub async fn insert_unless_open_with_outbox(
+pub async fn start_in_one_statement(
     db: &impl ConnectionTrait,
     new: &Assessment,
     outbox: Vec<NewDelivery>,
     now_ms: i64,
-) -> Result<bool, DbErr> {
+) -> Result<StartWritten, DbErr> {
     const INSERTED: &str = "inserted_assessment";
-    let mut outbox_inserts = outbox
-        .into_iter()
-        .map(|row| deliveries::insert_per_row_of(INSERTED, row, now_ms))
-        .collect::<Result<Vec<_>, _>>()?;
-    let Some(last) = outbox_inserts.pop() else {
-        return insert_unless_open(db, new).await;
-    };
+    const OPEN: &str = "open_assessment";
     let mut insert = assessment::Entity::insert(assessment::ActiveModel::from(encode(new)?))
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .into_query();
     insert.returning_col(assessment::Column::Id);
     let mut with = WithClause::new();
     with.cte(named_cte(INSERTED, insert));
-    for (n, outbox_insert) in outbox_inserts.into_iter().enumerate() {
+    for (n, row) in outbox.into_iter().enumerate() {
+        let outbox_insert = deliveries::insert_per_row_of(INSERTED, row, now_ms)?;
         with.cte(named_cte(&format!("outbox_{n}"), outbox_insert));
     }
-    let (sql, values) = with.query(last).build(PostgresQueryBuilder);
-    let written = db
-        .execute_raw(Statement::from_sql_and_values(
+    // One row whatever happened: whether the insert wrote, and the open assessment for
+    // the same application and type as the statement's snapshot has it (none if it wrote).
+    let open = |column: assessment::Column| Expr::col((Alias::new(OPEN), column));
+    let statuses = OPEN_STATUSES
+        .map(|status| format!("'{}'", status.as_str()))
+        .join(", ");
+    let mut answer = Query::select();
+    answer
+        .expr_as(
+            Expr::cust(format!(r#"(SELECT COUNT(*) FROM "{INSERTED}")"#)),
+            Alias::new("inserted_count"),
+        )
+        .columns(assessment::Column::iter().map(|column| (Alias::new(OPEN), column)))
+        .from_values([1_i32], Alias::new("one_row"))
+        .join_as(
+            JoinType::LeftJoin,
+            assessment::Entity,
+            Alias::new(OPEN),
+            Condition::all()
+                .add(open(assessment::Column::TenantId).eq(new.tenant_id.0))
+                .add(open(assessment::Column::ApplicationAshbyId).eq(&new.application_ashby_id))
+                .add(open(assessment::Column::AssessmentTypeId).eq(new.assessment_type_id.0))
+                // A literal, as in `is_open`: the partial unique index's predicate.
+                .add(Expr::cust(format!(r#""{OPEN}"."status" IN ({statuses})"#))),
+        );
+    let (sql, values) = with.query(answer).build(PostgresQueryBuilder);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
             values,
         ))
-        .await?;
-    Ok(written.rows_affected() > 0)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the answer of a start statement".into()))?;
+    if row.try_get::<i64>("", "inserted_count")? > 0 {
+        return Ok(StartWritten::Inserted);
+    }
+    if row.try_get::<Option<Uuid>>("", "id")?.is_none() {
+        return Ok(StartWritten::Collided);
+    }
+    let open = decode(assessment::Model::from_query_result(&row, "")?)?;
+    Ok(StartWritten::AlreadyOpen(Box::new(open)))
 }
 
 fn named_cte(name: &str, insert: InsertStatement) -> CommonTableExpression {

@@ -74,7 +74,7 @@ pub async fn enqueue_once(
 
 /// `INSERT INTO deliveries … SELECT … FROM source`: `new` written once for each row of
 /// `source`, a common table expression of the statement this goes into (see
-/// [`crate::store::assessments::insert_unless_open_with_outbox`]).
+/// [`crate::store::assessments::start_in_one_statement`]).
 ///
 /// # Errors
 /// None in practice: the values are the columns', one each.

@@ -169,16 +169,17 @@ async fn a_start_that_fails_among_others_written_together_fails_alone() {
     assert_eq!(assessment::Entity::find().count(&app.db).await.unwrap(), 19);
 }
 
-/// On PostgreSQL a new start is one statement: the assessment's insert, and its outbox
-/// rows inserted once per row that insert returns. Inserted, the assessment comes with
-/// every outbox row; colliding with the open assessment, it writes nothing — no outbox
-/// row either. (SQLite has no inserts in common table expressions: its starts go through
-/// the group commit, covered above.)
+/// On PostgreSQL a start is one statement: the assessment's insert, its outbox rows
+/// inserted once per row that insert returns, and the open assessment a repeat refers to.
+/// Inserted, the assessment comes with every outbox row; colliding with the open
+/// assessment, it writes nothing — no outbox row either — and answers that assessment.
+/// (SQLite has no inserts in common table expressions: its starts go through the group
+/// commit, covered above.)
 #[tokio::test]
 async fn a_start_statement_writes_its_outbox_rows_exactly_when_it_inserts() {
     use ashby_partner::domain::delivery::DeliveryKind;
     use ashby_partner::domain::ids::AssessmentId;
-    use ashby_partner::store::assessments;
+    use ashby_partner::store::assessments::{self, StartWritten};
     use ashby_partner::store::deliveries::NewDelivery;
     use entity::{assessment, delivery};
     use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
@@ -188,7 +189,18 @@ async fn a_start_statement_writes_its_outbox_rows_exactly_when_it_inserts() {
         return;
     }
     let tenant = app.create_tenant("Acme").await;
+    // A first assessment for app-1, cancelled: the retake is the open one a repeat means.
+    let cancelled = app.start_assessment(&tenant, &start_body("app-1")).await;
+    let response = app
+        .post_as(
+            &tenant,
+            "/assessment.cancel",
+            &serde_json::json!({ "assessment_id": cancelled }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
     let started = app.start_assessment(&tenant, &start_body("app-1")).await;
+    assert_ne!(started, cancelled, "a retake is a new assessment");
     let open = assessments::find_any(&app.db, AssessmentId(started.parse().unwrap()))
         .await
         .unwrap()
@@ -210,44 +222,50 @@ async fn a_start_statement_writes_its_outbox_rows_exactly_when_it_inserts() {
             .filter(delivery::Column::AssessmentId.eq(id))
             .count(&app.db)
     };
-
-    // The same application and type while the first is open: a collision.
-    let mut colliding = open.clone();
-    colliding.id = AssessmentId::new_random();
-    let now = ashby_partner::store::now_ms();
-    let inserted = assessments::insert_unless_open_with_outbox(
-        &app.db,
-        &colliding,
-        outbox_rows(&colliding, 2),
-        now,
-    )
-    .await
-    .unwrap();
-    assert!(!inserted);
-    assert!(
-        assessment::Entity::find_by_id(colliding.id.0)
-            .one(&app.db)
+    let db = &app.db;
+    let exists = |id: uuid::Uuid| async move {
+        assessment::Entity::find_by_id(id)
+            .one(db)
             .await
             .unwrap()
-            .is_none()
-    );
+            .is_some()
+    };
+    let now = ashby_partner::store::now_ms();
+
+    // The same application and type while the retake is open: a collision, answered with
+    // the open assessment (not the cancelled one).
+    let mut colliding = open.clone();
+    colliding.id = AssessmentId::new_random();
+    let written =
+        assessments::start_in_one_statement(&app.db, &colliding, outbox_rows(&colliding, 2), now)
+            .await
+            .unwrap();
+    let StartWritten::AlreadyOpen(answered) = written else {
+        panic!("a repeat is answered with the open assessment, not {written:?}");
+    };
+    assert_eq!(answered.id, open.id);
+    assert_eq!(answered.start_request, open.start_request);
+    assert!(!exists(colliding.id.0).await);
     assert_eq!(deliveries_of(colliding.id.0).await.unwrap(), 0);
 
     // Another application: inserted, with both of its outbox rows.
     let mut new = open;
     new.id = AssessmentId::new_random();
     new.application_ashby_id = "app-2".into();
-    let inserted =
-        assessments::insert_unless_open_with_outbox(&app.db, &new, outbox_rows(&new, 2), now)
-            .await
-            .unwrap();
-    assert!(inserted);
-    assert!(
-        assessment::Entity::find_by_id(new.id.0)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let written = assessments::start_in_one_statement(&app.db, &new, outbox_rows(&new, 2), now)
+        .await
+        .unwrap();
+    assert!(matches!(written, StartWritten::Inserted), "{written:?}");
+    assert!(exists(new.id.0).await);
     assert_eq!(deliveries_of(new.id.0).await.unwrap(), 2);
+
+    // Without outbox rows (no webhooks configured) it inserts just the same.
+    let mut quiet = new.clone();
+    quiet.id = AssessmentId::new_random();
+    quiet.application_ashby_id = "app-3".into();
+    let written = assessments::start_in_one_statement(&app.db, &quiet, Vec::new(), now)
+        .await
+        .unwrap();
+    assert!(matches!(written, StartWritten::Inserted), "{written:?}");
+    assert!(exists(quiet.id.0).await);
 }
