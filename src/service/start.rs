@@ -58,12 +58,14 @@ pub(super) async fn already_open(
     }))
 }
 
-/// A new assessment for `request`, stamped `now`, and the transition that starts it.
+/// A new assessment for `request`, stamped now, and the transition that starts it. Make
+/// it right before writing it: the vendor feed relies on a change committing soon after
+/// its timestamp.
 fn new_assessment(
     tenant_id: TenantId,
     request: &StartRequest,
-    now: i64,
 ) -> (Assessment, lifecycle::Transition) {
+    let now = store::now_ms();
     let started = lifecycle::start(now);
     let row = Assessment {
         id: AssessmentId::new_random(),
@@ -114,10 +116,9 @@ pub(super) async fn write_one(
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<Option<(StartOutcome, bool)>, DbErr> {
-    // Stamped once the write lock is held: the vendor feed relies on a change committing
-    // soon after its timestamp.
-    let now = store::now_ms();
-    let (row, started) = new_assessment(tenant_id, request, now);
+    // Stamped once the write lock is held.
+    let (row, started) = new_assessment(tenant_id, request);
+    let now = row.created_at_ms;
     let mut inserted = None;
     if assessments::insert_unless_open(txn, &row).await? {
         let mut enqueued = false;
@@ -138,16 +139,16 @@ async fn write_in_one_statement(
     tenant_id: TenantId,
     request: &StartRequest,
 ) -> Result<Option<(StartOutcome, bool)>, DbErr> {
-    // Stamped just before the statement that commits it (the vendor feed relies on a
-    // change committing soon after its timestamp).
-    let now = store::now_ms();
-    let (row, started) = new_assessment(tenant_id, request, now);
-    let mut outbox = Vec::with_capacity(started.emissions.len());
-    for emission in &started.emissions {
-        outbox.extend(transition::outbox_row(outbound, &row, emission, now, now)?);
-    }
+    let (row, started) = new_assessment(tenant_id, request);
+    // A start's deliveries take their place in line at its creation.
+    let at = row.created_at_ms;
+    let outbox = started
+        .emissions
+        .iter()
+        .filter_map(|emission| transition::outbox_row(outbound, &row, emission, at, at).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
     let enqueued = !outbox.is_empty();
-    let outcome = match assessments::start_in_one_statement(db, &row, outbox, now).await? {
+    let outcome = match assessments::start_in_one_statement(db, &row, outbox, at).await? {
         StartWritten::Inserted => {
             let created = StartOutcome {
                 assessment: row,

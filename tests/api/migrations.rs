@@ -33,13 +33,9 @@ async fn concurrent_migrations_on_a_fresh_database_all_succeed() {
 /// candidate's email.
 #[tokio::test]
 async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
-    use migration::MigratorTrait as _;
     use sea_orm::EntityTrait as _;
 
-    let database = TestDatabase::create().await;
-    let settings = test_settings(&database.url);
-    let db = store::connect(&settings.database).await.unwrap();
-    migration::Migrator::up(&db, Some(4)).await.unwrap();
+    let (_database, db) = migrated_to(4).await;
     let (with_key, without_key, assessment) = (
         uuid::Uuid::new_v4(),
         uuid::Uuid::new_v4(),
@@ -65,11 +61,7 @@ async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
     };
     assert_eq!(status(with_key).await, "unverified");
     assert_eq!(status(without_key).await, "unset");
-    let row = entity::assessment::Entity::find_by_id(assessment)
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = assessment_row(&db, assessment).await;
     assert_eq!(
         row.candidate_email.as_deref(),
         Some("old.timer@example.com")
@@ -80,13 +72,7 @@ async fn tenant_management_columns_are_filled_for_rows_written_before_them() {
 /// email there; the migration clears it — and only on erased assessments.
 #[tokio::test]
 async fn emails_of_candidates_erased_before_the_fix_are_cleared() {
-    use migration::MigratorTrait as _;
-    use sea_orm::EntityTrait as _;
-
-    let database = TestDatabase::create().await;
-    let settings = test_settings(&database.url);
-    let db = store::connect(&settings.database).await.unwrap();
-    migration::Migrator::up(&db, Some(14)).await.unwrap();
+    let (_database, db) = migrated_to(14).await;
     let tenant = uuid::Uuid::new_v4();
     insert_tenant_row(&db, tenant, None).await;
     let (erased, kept) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
@@ -97,19 +83,36 @@ async fn emails_of_candidates_erased_before_the_fix_are_cleared() {
 
     store::migrate(&db).await.unwrap();
 
-    let email = |id| {
-        let db = &db;
-        async move {
-            entity::assessment::Entity::find_by_id(id)
-                .one(db)
-                .await
-                .unwrap()
-                .unwrap()
-                .candidate_email
-        }
-    };
-    assert_eq!(email(erased).await, None);
-    assert_eq!(email(kept).await.as_deref(), Some("grace@example.com"));
+    assert_eq!(assessment_row(&db, erased).await.candidate_email, None);
+    assert_eq!(
+        assessment_row(&db, kept).await.candidate_email.as_deref(),
+        Some("grace@example.com")
+    );
+}
+
+async fn assessment_row(
+    db: &sea_orm::DatabaseConnection,
+    id: uuid::Uuid,
+) -> entity::assessment::Model {
+    use sea_orm::EntityTrait as _;
+    entity::assessment::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A fresh database with the first `migrations` migrations applied (kept while the
+/// returned `TestDatabase` lives).
+async fn migrated_to(migrations: u32) -> (TestDatabase, sea_orm::DatabaseConnection) {
+    use migration::MigratorTrait as _;
+    let database = TestDatabase::create().await;
+    let settings = test_settings(&database.url);
+    let db = store::connect(&settings.database).await.unwrap();
+    migration::Migrator::up(&db, Some(migrations))
+        .await
+        .unwrap();
+    (database, db)
 }
 
 /// A tenant row as any schema since the first has it.
@@ -191,11 +194,8 @@ async fn the_delivery_index_migrations_roll_back_and_apply_again() {
     use migration::MigratorTrait as _;
     use sea_orm::ConnectionTrait as _;
 
-    let database = TestDatabase::create().await;
-    let settings = test_settings(&database.url);
-    let db = store::connect(&settings.database).await.unwrap();
     // Up to the delivery index migrations (13 and 14), so that two steps down undo them.
-    migration::Migrator::up(&db, Some(14)).await.unwrap();
+    let (_database, db) = migrated_to(14).await;
     let tenant = uuid::Uuid::new_v4();
     db.execute_unprepared(&format!(
         "INSERT INTO tenants (id, name, created_at_ms) VALUES ('{tenant}', 'Acme', 1)"
