@@ -15,11 +15,47 @@ use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-/// A database created for one test.
+/// A database created for one test, and removed with it.
 pub struct TestDatabase {
     pub url: String,
     /// Keeps the SQLite file's directory alive for the test's duration.
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL: the server's admin URL and the database's name, dropped on drop.
+    created_on: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    /// Drops a PostgreSQL database this test created, so that runs do not pile them up.
+    /// Best effort: one left behind is clutter, not a failure (`.ci/run` also drops its
+    /// run's databases by their prefix).
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.created_on.take() else {
+            return;
+        };
+        // A thread with a runtime of its own: this may run inside the test's runtime,
+        // which cannot block on itself. FORCE ends the sessions the test's pool still holds.
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime.block_on(async {
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                admin
+                    .execute_unprepared(&sql)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                admin.close().await.map_err(|error| error.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop a test database: {error}");
+        }
+    }
 }
 
 impl TestDatabase {
@@ -48,6 +84,7 @@ impl TestDatabase {
                 Self {
                     url: url.to_string(),
                     _dir: None,
+                    created_on: Some((admin_url, name)),
                 }
             }
             None => {
@@ -56,6 +93,7 @@ impl TestDatabase {
                 Self {
                     url,
                     _dir: Some(dir),
+                    created_on: None,
                 }
             }
         }
@@ -67,7 +105,11 @@ impl TestDatabase {
 
     /// A database the test made itself (a file on its own filesystem, a server of its own).
     pub fn at_url(url: String) -> Self {
-        Self { url, _dir: None }
+        Self {
+            url,
+            _dir: None,
+            created_on: None,
+        }
     }
 }
 
