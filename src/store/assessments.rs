@@ -87,9 +87,6 @@ pub async fn start_in_one_statement(
     // One row whatever happened: whether the insert wrote, and the open assessment for
     // the same application and type as the statement's snapshot has it (none if it wrote).
     let open = |column: assessment::Column| Expr::col((Alias::new(OPEN), column));
-    let statuses = OPEN_STATUSES
-        .map(|status| format!("'{}'", status.as_str()))
-        .join(", ");
     let mut answer = Query::select();
     answer
         .expr_as(
@@ -107,7 +104,10 @@ pub async fn start_in_one_statement(
                 .add(open(assessment::Column::ApplicationAshbyId).eq(&new.application_ashby_id))
                 .add(open(assessment::Column::AssessmentTypeId).eq(new.assessment_type_id.0))
                 // A literal, as in `is_open`: the partial unique index's predicate.
-                .add(Expr::cust(format!(r#""{OPEN}"."status" IN ({statuses})"#))),
+                .add(Expr::cust(format!(
+                    r#""{OPEN}"."status" IN ({})"#,
+                    open_statuses_literal()
+                ))),
         );
     let (sql, values) = with.query(answer).build(PostgresQueryBuilder);
     let row = db
@@ -158,10 +158,15 @@ pub async fn find_open(
 /// ties the prepared statement to it, so each new binding would make the next call parse
 /// and plan it again (as a bound LIMIT does, see [`unique_row`]). Our own constants only.
 fn is_open() -> sea_orm::sea_query::Expr {
-    let statuses = OPEN_STATUSES
+    sea_orm::sea_query::Expr::cust(format!("status IN ({})", open_statuses_literal()))
+}
+
+/// [`OPEN_STATUSES`] as an SQL list of literals: a bound parameter would keep the planner
+/// from matching the partial unique index's predicate.
+fn open_statuses_literal() -> String {
+    OPEN_STATUSES
         .map(|status| format!("'{}'", status.as_str()))
-        .join(", ");
-    sea_orm::sea_query::Expr::cust(format!("status IN ({statuses})"))
+        .join(", ")
 }
 
 /// One of the tenant's assessments, locked for update where the database can (inside a
