@@ -87,29 +87,10 @@ fn new_assessment(
     (row, started)
 }
 
-/// What a new start writes was written: the outcome, and whether a delivery was queued.
-/// Else the open assessment the insert collided with, if it is still open.
-async fn written_or_open(
-    db: &impl ConnectionTrait,
-    inserted: Option<(Assessment, bool)>,
-    tenant_id: TenantId,
-    request: &StartRequest,
-) -> Result<Option<(StartOutcome, bool)>, DbErr> {
-    if let Some((assessment, enqueued)) = inserted {
-        let outcome = StartOutcome {
-            assessment,
-            created: true,
-        };
-        return Ok(Some((outcome, enqueued)));
-    }
-    let open = already_open(db, tenant_id, request).await?;
-    Ok(open.map(|outcome| (outcome, false)))
-}
-
-/// One new start inside a write transaction (or a savepoint of one): the assessment with
-/// its `assessment.started` webhook, or the open assessment the insert collided with — and
-/// whether a delivery was queued. `None`: that open assessment ended meanwhile
-/// (PostgreSQL; SQLite's single writer excludes it), so the caller starts over.
+/// One new start inside a write transaction (or a savepoint of one; SQLite's group
+/// commit): the assessment with its `assessment.started` webhook, or the open assessment
+/// the insert collided with — and whether a delivery was queued. `None`: that open
+/// assessment is no longer open (the single writer excludes it; the caller says so).
 pub(super) async fn write_one(
     txn: &impl ConnectionTrait,
     outbound: &Outbound,
@@ -119,15 +100,19 @@ pub(super) async fn write_one(
     // Stamped once the write lock is held.
     let (row, started) = new_assessment(tenant_id, request);
     let now = row.created_at_ms;
-    let mut inserted = None;
-    if assessments::insert_unless_open(txn, &row).await? {
-        let mut enqueued = false;
-        for emission in &started.emissions {
-            enqueued |= transition::enqueue(txn, outbound, &row, emission, now, now).await?;
-        }
-        inserted = Some((row, enqueued));
+    if !assessments::insert_unless_open(txn, &row).await? {
+        let open = already_open(txn, tenant_id, request).await?;
+        return Ok(open.map(|outcome| (outcome, false)));
     }
-    written_or_open(txn, inserted, tenant_id, request).await
+    let mut enqueued = false;
+    for emission in &started.emissions {
+        enqueued |= transition::enqueue(txn, outbound, &row, emission, now, now).await?;
+    }
+    let outcome = StartOutcome {
+        assessment: row,
+        created: true,
+    };
+    Ok(Some((outcome, enqueued)))
 }
 
 /// PostgreSQL: a new start written, or the open assessment it repeats read, in one
