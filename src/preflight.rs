@@ -16,7 +16,12 @@ use crate::settings::Settings;
 pub async fn open_for_serving(
     settings: &Settings,
 ) -> anyhow::Result<(sea_orm::DatabaseConnection, ServerSecrets)> {
-    let db = open_database(settings, Access::Write).await?;
+    // On PostgreSQL the actix workers open pools of their own when the server starts
+    // (`startup`); this one, for the background work, holds what they leave.
+    let mut background = settings.clone();
+    background.database.max_connections =
+        crate::store::PoolShares::for_this_machine(&settings.database).background;
+    let db = open_database(&background, Access::Write).await?;
     let secrets = ServerSecrets::resolve(settings)?;
     check_encryption_key(&db, &secrets.sealer).await?;
     Ok((db, secrets))

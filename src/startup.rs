@@ -26,6 +26,7 @@ use crate::secrets::ServerSecrets;
 use crate::service::{Outbound, Starter};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::store::PoolShares;
 use crate::telemetry::{RequestSpan, SpanScope};
 use crate::tokens::TokenKeys;
 use crate::{health, vendor_api};
@@ -71,7 +72,9 @@ impl Application {
         Ok(Self::build_with(settings, db, secrets)?)
     }
 
-    /// Builds on an existing connection (already migrated).
+    /// Builds on an existing connection (already migrated), which the background work
+    /// uses; on PostgreSQL the actix workers open pools of their own besides it (see
+    /// [`PoolShares`]), sized from `settings` as if `db` held the background's share.
     ///
     /// # Errors
     /// The listener cannot be bound.
@@ -158,7 +161,12 @@ impl Application {
         let request_metrics = web::Data::new(metrics);
         let metrics_db = web::Data::new(state.db.clone());
         let scope = web::Data::new(scope);
+        let shares = PoolShares::for_this_machine(&state.settings.database);
         let server = HttpServer::new(move || {
+            let state = match shares.per_worker {
+                Some(size) => state_for_this_worker(&state, size),
+                None => state.clone(),
+            };
             App::new()
                 .wrap(actix_web::middleware::from_fn(listeners::route_by_listener))
                 .wrap(actix_web::middleware::from_fn(metrics::track_requests))
@@ -191,6 +199,7 @@ impl Application {
                 .configure(crate::console::routes)
                 .default_service(web::to(no_such_route))
         })
+        .workers(shares.workers)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             bind: bind.to_string(),
@@ -300,4 +309,27 @@ async fn no_such_route(req: HttpRequest) -> HttpResponse {
         &message,
         &request_id,
     ))
+}
+
+/// The handlers' state for the calling actix worker: the shared state with a pool of the
+/// worker's own (opened here, so that its connections belong to this worker's runtime),
+/// or the shared state itself should that pool not be made.
+fn state_for_this_worker(shared: &web::Data<AppState>, pool_size: u32) -> web::Data<AppState> {
+    match crate::store::connect_here_lazily(&shared.settings.database, pool_size) {
+        Some(Ok(db)) => web::Data::new(AppState {
+            starter: Starter::new(db.clone(), shared.outbound.clone()),
+            db,
+            ..AppState::clone(shared)
+        }),
+        Some(Err(error)) => {
+            tracing::warn!(%error, "this worker's own database pool could not be made: it shares the background pool");
+            shared.clone()
+        }
+        None => {
+            tracing::warn!(
+                "this worker's own database pool could not be made without waiting: it shares the background pool"
+            );
+            shared.clone()
+        }
+    }
 }

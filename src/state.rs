@@ -11,6 +11,7 @@ use crate::settings::Settings;
 use crate::tokens::TokenKeys;
 
 /// Shared by every handler through `web::Data<AppState>`.
+#[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Settings,

@@ -46,7 +46,8 @@ pub struct Database {
     pub durability: String,
     /// Where (a PostgreSQL URL without its credentials).
     pub location: String,
-    pub pool: u32,
+    /// The pools and their sizes.
+    pub pool: String,
 }
 
 const LAYOUT: &str = "server (actix workers = cores), delivery workers, both stand-ins and the \
@@ -123,7 +124,7 @@ impl Report {
                         )
                     },
                 ),
-                pool: bench.settings.database.max_connections,
+                pool: pools(&bench.settings.database),
             }
         } else {
             let synchronous = match text("PRAGMA synchronous").await.as_str() {
@@ -141,7 +142,7 @@ impl Report {
                     text("PRAGMA journal_mode").await
                 ),
                 location: "a throwaway file in the temporary directory".into(),
-                pool: bench.settings.database.max_connections,
+                pool: pools(&bench.settings.database),
             }
         };
     }
@@ -213,7 +214,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "database  {} {} ({}), pool of {} — {}",
+            "database  {} {} ({}), {} — {}",
             d.kind, d.version, d.durability, d.pool, d.location
         );
         let _ = writeln!(
@@ -588,4 +589,18 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
+}
+
+/// The server's pools: the one the bench hands it (the background work's, which the
+/// bench's own bare transactions and reads use too) and, on PostgreSQL, each HTTP
+/// worker's own.
+fn pools(settings: &ashby_partner::settings::DatabaseSettings) -> String {
+    let shares = ashby_partner::store::PoolShares::for_this_machine(settings);
+    match shares.per_worker {
+        Some(per_worker) => format!(
+            "pool of {} (the background work's and the bench's) and one of {per_worker} for each of the {} HTTP workers",
+            settings.max_connections, shares.workers
+        ),
+        None => format!("pool of {}", settings.max_connections),
+    }
 }

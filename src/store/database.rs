@@ -57,9 +57,40 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     if let DatabaseLocation::SqliteFile(path) = DatabaseLocation::from_url(&settings.url) {
         private_files::create(&path)?;
     }
+    let options = connect_options(settings, settings.max_connections, APPLICATION_NAME);
+    // Processes starting together on a fresh SQLite file race to switch it to WAL, which
+    // takes an exclusive lock. SQLite answers the losers "database is locked" at once
+    // instead of waiting (their lock upgrade could deadlock), so the busy timeout does not
+    // cover it; once the file is in WAL mode the switch is a no-op. Try again within the
+    // same five seconds the busy timeout allows.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(error) if is_sqlite_busy(&error) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            connected => return connected,
+        }
+    }
+}
+
+/// How PostgreSQL's `pg_stat_activity` names the sessions of the background pool (and
+/// of the commands), unless `database.url` sets `application_name` itself.
+pub const APPLICATION_NAME: &str = "ashby-partner";
+/// … and those of the actix workers' own pools.
+pub const HTTP_WORKER_APPLICATION_NAME: &str = "ashby-partner http";
+
+/// How every pool of the process connects: `max_connections` at most, durable SQLite,
+/// statements kept out of the log, a connection returned inside a transaction closed, and
+/// on PostgreSQL the sessions named (`application_name`).
+fn connect_options(
+    settings: &DatabaseSettings,
+    max_connections: u32,
+    application_name: &'static str,
+) -> ConnectOptions {
     let mut options = ConnectOptions::new(settings.url.clone());
     options
-        .max_connections(settings.max_connections)
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(10))
         // Statements carry key hashes and sealed keys as parameters: keep them out of logs.
@@ -78,21 +109,81 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         })
         .map_sqlx_postgres_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(released_clean_postgres(conn)))
-        });
-    // Processes starting together on a fresh SQLite file race to switch it to WAL, which
-    // takes an exclusive lock. SQLite answers the losers "database is locked" at once
-    // instead of waiting (their lock upgrade could deadlock), so the busy timeout does not
-    // cover it; once the file is in WAL mode the switch is a no-op. Try again within the
-    // same five seconds the busy timeout allows.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match Database::connect(options.clone()).await {
-            Err(error) if is_sqlite_busy(&error) && std::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(25)).await;
+        })
+        .map_sqlx_postgres_opts(move |options| {
+            if options.get_application_name().is_some() {
+                options
+            } else {
+                options.application_name(application_name)
             }
-            connected => return connected,
+        });
+    options
+}
+
+/// How `database.max_connections` is spread over the process's pools.
+///
+/// On PostgreSQL each actix worker has a pool of its own (see [`connect_here_lazily`]) and
+/// the background work (delivery, housekeeping, `/metrics`) the rest, so the process
+/// still opens at most `max_connections`. SQLite keeps one pool: each of its connections
+/// runs on a thread of its own, whichever runtime asks. So does a setting too small to
+/// give every worker one connection and the background work one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolShares {
+    /// The actix workers the server runs (one per core).
+    pub workers: usize,
+    /// Each worker's own pool, when the workers have their own.
+    pub per_worker: Option<u32>,
+    /// The pool the process opens at start-up.
+    pub background: u32,
+}
+
+impl PoolShares {
+    /// The shares on this machine: as many workers as cores.
+    pub fn for_this_machine(settings: &DatabaseSettings) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self::split(settings, cores)
+    }
+
+    pub fn split(settings: &DatabaseSettings, workers: usize) -> Self {
+        let shared = Self {
+            workers,
+            per_worker: None,
+            background: settings.max_connections,
+        };
+        if DatabaseLocation::from_url(&settings.url) != DatabaseLocation::Postgres {
+            return shared;
+        }
+        let Some(pools) = u32::try_from(workers).ok().and_then(|w| w.checked_add(1)) else {
+            return shared;
+        };
+        match settings.max_connections / pools {
+            0 => shared,
+            per_worker => Self {
+                workers,
+                per_worker: Some(per_worker),
+                background: settings.max_connections - per_worker * (pools - 1),
+            },
         }
     }
+}
+
+/// A PostgreSQL pool for the tasks of the calling thread's tokio runtime, opened lazily
+/// so that each of its connections is opened there too.
+///
+/// Why: a connection's socket belongs to the runtime that opened it. Used from another
+/// runtime's thread, each round trip's answer wakes the opening runtime's thread, which
+/// then wakes the caller's: two thread wake-ups where one would do. Each actix worker
+/// runs its own runtime, so each gets its own pool (see `startup`).
+///
+/// `None` when the pool cannot be made without waiting (it never waits when lazy).
+pub fn connect_here_lazily(
+    settings: &DatabaseSettings,
+    max_connections: u32,
+) -> Option<Result<DatabaseConnection, DbErr>> {
+    use futures_util::FutureExt as _;
+    let mut options = connect_options(settings, max_connections, HTTP_WORKER_APPLICATION_NAME);
+    options.connect_lazy(true);
+    Database::connect(options).now_or_never()
 }
 
 /// SQLITE_BUSY, in any of its extended forms ("database is locked").

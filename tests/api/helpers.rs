@@ -103,6 +103,54 @@ impl TestDatabase {
         self.url.starts_with("postgres")
     }
 
+    /// PostgreSQL: the server's admin connection, and this database's name.
+    pub async fn admin(&self) -> Option<(DatabaseConnection, String)> {
+        let (admin_url, name) = self.created_on.as_ref()?;
+        let admin = Database::connect(admin_url.as_str()).await.unwrap();
+        Some((admin, name.clone()))
+    }
+
+    /// The sessions connected to this PostgreSQL database, counted by `application_name`.
+    pub async fn sessions_by_application(&self) -> std::collections::BTreeMap<String, i64> {
+        let (admin, name) = self.admin().await.expect("a PostgreSQL test database");
+        let rows = admin
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT application_name AS name, count(*) AS n FROM pg_stat_activity \
+                     WHERE datname = '{name}' GROUP BY application_name"
+                ),
+            ))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        rows.iter()
+            .map(|row| {
+                (
+                    row.try_get("", "name").unwrap(),
+                    row.try_get("", "n").unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// PostgreSQL: no session may connect to this database any more, and those connected
+    /// are ended — the database gone, for every pool of the server at once.
+    pub async fn refuse_connections(&self) {
+        let (admin, name) = self.admin().await.expect("a PostgreSQL test database");
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+    }
+
     /// A database the test made itself (a file on its own filesystem, a server of its own).
     pub fn at_url(url: String) -> Self {
         Self {

@@ -47,3 +47,4 @@ mod vendor_auth;
 mod vendor_events;
 mod vendor_feed;
 mod webhooks;
+mod worker_pools;
