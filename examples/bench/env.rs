@@ -24,7 +24,8 @@ use crate::standins::StandIn;
 
 pub struct Bench {
     pub api: Api,
-    /// The server's own pool (the bench's bare transactions and seeding use it too).
+    /// The bench's own pool, of `database.max_connections` (bare transactions, seeding,
+    /// the GET's read alone); on SQLite it is also the server's.
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub ashby: StandIn,
@@ -80,7 +81,19 @@ impl Bench {
             .await
             .expect("connect to the database");
         store::migrate(&db).await.expect("migrate");
-        let application = Application::build_with(settings.clone(), db.clone(), secrets.clone())
+        // The server's pools as `serve` opens them: on PostgreSQL the background work gets
+        // what the HTTP workers' own pools leave of max_connections (see PoolShares).
+        let shares = store::PoolShares::for_this_machine(&settings.database);
+        let background = if shares.per_worker.is_some() {
+            let mut server_settings = settings.database.clone();
+            server_settings.max_connections = shares.background;
+            store::connect(&server_settings)
+                .await
+                .expect("connect to the database")
+        } else {
+            db.clone()
+        };
+        let application = Application::build_with(settings.clone(), background, secrets.clone())
             .expect("build the server");
         let base = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();

@@ -591,16 +591,18 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-/// The server's pools: the one the bench hands it (the background work's, which the
-/// bench's own bare transactions and reads use too) and, on PostgreSQL, each HTTP
-/// worker's own.
+/// The pools: the bench's own (bare transactions, seeding, the read alone) and the
+/// server's, as `serve` shares out `database.max_connections`.
 fn pools(settings: &ashby_partner::settings::DatabaseSettings) -> String {
     let shares = ashby_partner::store::PoolShares::for_this_machine(settings);
     match shares.per_worker {
         Some(per_worker) => format!(
-            "pool of {} (the background work's and the bench's) and one of {per_worker} for each of the {} HTTP workers",
-            settings.max_connections, shares.workers
+            "the bench's pool of {}; the server's: {} for its background work, {per_worker} for each of its {} HTTP workers",
+            settings.max_connections, shares.background, shares.workers
         ),
-        None => format!("pool of {}", settings.max_connections),
+        None => format!(
+            "pool of {} (the server's and the bench's)",
+            settings.max_connections
+        ),
     }
 }
