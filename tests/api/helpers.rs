@@ -216,8 +216,9 @@ impl TestApp {
         Self::start(settings, database).await
     }
 
-    /// The server and the test share one pool, so a test can also take the database
-    /// away from the server (see the readiness test).
+    /// The server's background work and the test share one pool (on SQLite, the whole
+    /// server does; on PostgreSQL each actix worker also has its own — the readiness test
+    /// takes the database away from both).
     pub async fn start(settings: Settings, database: TestDatabase) -> Self {
         Self::start_in_scope(settings, database, SpanScope::default()).await
     }
