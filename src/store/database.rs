@@ -138,10 +138,11 @@ pub struct PoolShares {
 }
 
 impl PoolShares {
-    /// The shares on this machine: as many workers as cores.
+    /// The shares on this machine: as many workers as cores, up to actix's most (512).
     pub fn for_this_machine(settings: &DatabaseSettings) -> Self {
+        const MOST_WORKERS: usize = 512;
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Self::split(settings, cores)
+        Self::split(settings, cores.min(MOST_WORKERS))
     }
 
     pub fn split(settings: &DatabaseSettings, workers: usize) -> Self {
