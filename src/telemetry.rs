@@ -18,7 +18,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -208,6 +208,32 @@ pub fn record_tenant(id: impl Display) {
 /// Records the assessment on the current request's span.
 pub fn record_assessment(id: impl Display) {
     Span::current().record("ashby_partner.assessment_id", tracing::field::display(id));
+}
+
+/// The W3C `traceparent` of the current span, kept with a delivery it queues so that
+/// each attempt's span can link back to it ([`link_to_queuer`]). `None` when the span is
+/// not exported (no `telemetry.otlp_endpoint`, or not sampled): there is nothing to link.
+pub fn current_traceparent() -> Option<String> {
+    let context = Span::current().context();
+    if !context.span().span_context().is_sampled() {
+        return None;
+    }
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Links `span` (a delivery attempt's) to the span that queued the delivery, given that
+/// span's `traceparent` as stored. A value that does not parse is ignored: a link is a
+/// convenience, never a reason for a delivery to fail.
+pub fn link_to_queuer(span: &Span, traceparent: &str) {
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let context = TraceContextPropagator::new().extract(&carrier);
+    let queuer = context.span().span_context().clone();
+    if queuer.is_valid() {
+        span.add_link(queuer);
+    }
 }
 
 struct IncomingHeaders<'a>(&'a actix_web::http::header::HeaderMap);

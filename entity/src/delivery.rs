@@ -39,6 +39,9 @@ pub struct Model {
     /// When its current run of retryable failures began (throttling aside): it goes dead
     /// once that is `delivery.retry_for` ago. Cleared by a replay.
     pub failing_since_ms: Option<i64>,
+    /// The W3C `traceparent` of the span that queued it (only when traces are exported):
+    /// each attempt's span links to it.
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

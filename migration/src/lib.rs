@@ -17,6 +17,7 @@ mod m20261129_000012_pending_delivery_indexes;
 mod m20261129_000013_delivery_fillfactor;
 mod m20261129_000014_fewer_delivery_index_writes;
 mod m20261129_000015_erased_candidate_emails;
+mod m20261129_000016_delivery_trace_parent;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_delivery_fillfactor::Migration),
             Box::new(m20261129_000014_fewer_delivery_index_writes::Migration),
             Box::new(m20261129_000015_erased_candidate_emails::Migration),
+            Box::new(m20261129_000016_delivery_trace_parent::Migration),
         ]
     }
 }

@@ -525,6 +525,7 @@ mod tests {
             idempotency_key: None,
             request_fingerprint: None,
             failing_since_ms,
+            trace_parent: None,
         }
     }
 

@@ -227,6 +227,9 @@ impl Sender {
                 http.response.status_code = tracing::field::Empty,
             )
         });
+        if let Some(queuer) = &delivery.trace_parent {
+            crate::telemetry::link_to_queuer(&span, queuer);
+        }
         let outcome = self
             .scope
             .run(

@@ -34,6 +34,8 @@ pub struct Delivery {
     pub request_fingerprint: Option<String>,
     /// When its current run of retryable failures began.
     pub failing_since_ms: Option<i64>,
+    /// The W3C `traceparent` of the span that queued it, when traces are exported.
+    pub trace_parent: Option<String>,
 }
 
 /// One attempt to send a delivery, for the attempt log.

@@ -74,6 +74,7 @@ pub async fn add_completed_assessment(
         position: timestamp,
         payload: body,
         idempotency: new.idempotency,
+        trace_parent: crate::telemetry::current_traceparent(),
     };
     // In the process's queue of writers: as statements on their own, the check and the
     // insert met the other writers at SQLite's file lock, whose busy handler sleeps.

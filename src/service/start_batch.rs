@@ -11,6 +11,7 @@
 
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait as _};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
 
 use crate::domain::ids::TenantId;
 use crate::domain::start_request::StartRequest;
@@ -35,6 +36,9 @@ struct Job {
     tenant_id: TenantId,
     request: StartRequest,
     reply: oneshot::Sender<Result<StartOutcome, DbErr>>,
+    /// The request's span: the start is written in it, so that what it logs and the
+    /// `traceparent` its outbox row keeps are the request's, not the writer task's.
+    span: tracing::Span,
 }
 
 impl Starter {
@@ -74,6 +78,7 @@ impl Starter {
             tenant_id,
             request: request.clone(),
             reply,
+            span: tracing::Span::current(),
         };
         queue.send(job).map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
@@ -149,6 +154,7 @@ async fn write_all(
     let mut enqueued = false;
     for job in jobs {
         let (outcome, queued) = write_one(txn, outbound, job.tenant_id, &job.request)
+            .instrument(job.span.clone())
             .await
             .ok()??;
         enqueued |= queued;
@@ -195,7 +201,9 @@ async fn write_in_savepoint(
     job: &Job,
 ) -> Result<Result<(StartOutcome, bool), DbErr>, DbErr> {
     let savepoint = txn.transaction().begin().await?;
-    let written = write_one(&savepoint, outbound, job.tenant_id, &job.request).await;
+    let written = write_one(&savepoint, outbound, job.tenant_id, &job.request)
+        .instrument(job.span.clone())
+        .await;
     match written {
         Ok(Some(written)) => {
             savepoint.commit().await?;

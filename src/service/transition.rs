@@ -119,6 +119,7 @@ pub fn outbox_row(
         position,
         payload,
         idempotency: None,
+        trace_parent: crate::telemetry::current_traceparent(),
     }))
 }
 

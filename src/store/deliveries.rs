@@ -27,6 +27,8 @@ pub struct NewDelivery {
     pub payload: serde_json::Value,
     /// With the fingerprint of the request: see [`enqueue_once`].
     pub idempotency: Option<(String, String)>,
+    /// The W3C `traceparent` of the span queueing it ([`crate::telemetry::current_traceparent`]).
+    pub trace_parent: Option<String>,
 }
 
 /// # Errors
@@ -129,6 +131,7 @@ fn new_row(new: NewDelivery, now_ms: i64) -> delivery::Model {
         idempotency_key,
         request_fingerprint,
         failing_since_ms: None,
+        trace_parent: new.trace_parent,
     }
 }
 
@@ -619,5 +622,6 @@ pub fn decode(row: delivery::Model) -> Result<Delivery, DbErr> {
         idempotency_key: row.idempotency_key,
         request_fingerprint: row.request_fingerprint,
         failing_since_ms: row.failing_since_ms,
+        trace_parent: row.trace_parent,
     })
 }

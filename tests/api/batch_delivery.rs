@@ -140,6 +140,7 @@ async fn a_claim_reaches_past_a_long_queue_of_deliveries_waiting_their_turn() {
             position,
             payload: json!({"position": position}),
             idempotency: None,
+            trace_parent: None,
         };
         deliveries::enqueue(&app.db, new, at_ms)
     };

@@ -214,6 +214,7 @@ async fn a_start_statement_writes_its_outbox_rows_exactly_when_it_inserts() {
                 position,
                 payload: serde_json::json!({ "position": position }),
                 idempotency: None,
+                trace_parent: None,
             })
             .collect::<Vec<_>>()
     };

@@ -251,3 +251,76 @@ async fn the_delivery_index_migrations_roll_back_and_apply_again() {
             .is_empty()
     );
 }
+
+/// Migration 16 adds the deliveries' `trace_parent` (empty for those queued before it),
+/// and rolls back without losing a delivery.
+#[tokio::test]
+async fn the_trace_parent_column_is_added_empty_and_rolls_back_keeping_the_deliveries() {
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+
+    let (_database, db) = migrated_to(15).await;
+    let tenant = uuid::Uuid::new_v4();
+    let delivery = uuid::Uuid::new_v4();
+    db.execute_unprepared(&format!(
+        "INSERT INTO tenants (id, name, created_at_ms) VALUES ('{tenant}', 'Acme', 1)"
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO deliveries (id, kind, tenant_id, assessment_id, ordering_key, position, \
+         status, attempts, next_attempt_at_ms, payload, created_at_ms, updated_at_ms) \
+         VALUES ('{delivery}', 'assessment.update', '{tenant}', '{}', 'ashby:1', 1, 'pending', \
+         0, 1, '{{}}', 1, 1)",
+        uuid::Uuid::new_v4(),
+    ))
+    .await
+    .unwrap();
+    let backend = db.get_database_backend();
+    let has_column = async || {
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "SELECT 1 AS one FROM information_schema.columns \
+                 WHERE table_name = 'deliveries' AND column_name = 'trace_parent'"
+                .to_owned(),
+            _ => "SELECT 1 AS one FROM pragma_table_info('deliveries') WHERE name = 'trace_parent'"
+                .to_owned(),
+        };
+        db.query_one_raw(sea_orm::Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .is_some()
+    };
+    let deliveries = async || {
+        db.query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM deliveries".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    };
+    assert!(!has_column().await);
+
+    migration::Migrator::up(&db, None).await.unwrap();
+    assert!(has_column().await, "applied");
+    let trace_parent = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT trace_parent FROM deliveries WHERE id = '{delivery}'"),
+        ))
+        .await
+        .unwrap()
+        .expect("the delivery queued before")
+        .try_get::<Option<String>>("", "trace_parent")
+        .unwrap();
+    assert_eq!(trace_parent, None);
+
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    assert!(!has_column().await, "rolled back");
+    assert_eq!(deliveries().await, 1, "rolled back: the delivery is kept");
+    migration::Migrator::up(&db, None).await.unwrap();
+    assert!(has_column().await, "applied again");
+    assert_eq!(deliveries().await, 1);
+}

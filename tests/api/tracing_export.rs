@@ -235,6 +235,15 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
     );
     assert!(event.parent_span_id.is_empty(), "no caller's trace: a root");
 
+    // Each attempt's span links to the span of the request that queued its delivery.
+    let id_of = |span: &Span| (hex(&span.trace_id), hex(&span.span_id));
+    let queued_by = |span: &Span| {
+        span.links
+            .iter()
+            .map(|link| (hex(&link.trace_id), hex(&link.span_id)))
+            .collect::<Vec<_>>()
+    };
+    let mut webhooks_queued_by_the_start = 0;
     for (kind, traceparents, status) in [
         ("assessment.update", to_ashby.all(), "200"),
         ("vendor.webhook", to_vendor.all(), "204"),
@@ -265,8 +274,26 @@ async fn requests_and_deliveries_are_exported_with_their_ids_and_propagate_their
                 attribute(span, "http.response.status_code").as_deref(),
                 Some(status)
             );
+            let links = queued_by(span);
+            if kind == "assessment.update" {
+                assert_eq!(
+                    links,
+                    vec![id_of(event)],
+                    "the update was queued by the event"
+                );
+            } else {
+                assert!(
+                    links == vec![id_of(start)] || links == vec![id_of(event)],
+                    "a webhook links to the request that queued it: {links:?}"
+                );
+                webhooks_queued_by_the_start += usize::from(links == vec![id_of(start)]);
+            }
         }
     }
+    assert!(
+        webhooks_queued_by_the_start >= 1,
+        "assessment.started links to the start request"
+    );
 
     // Nothing secret or personal in any attribute.
     let everything = format!(
