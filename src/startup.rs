@@ -316,19 +316,13 @@ async fn no_such_route(req: HttpRequest) -> HttpResponse {
 /// or the shared state itself should that pool not be made.
 fn state_for_this_worker(shared: &web::Data<AppState>, pool_size: u32) -> web::Data<AppState> {
     match crate::store::connect_here_lazily(&shared.settings.database, pool_size) {
-        Some(Ok(db)) => web::Data::new(AppState {
+        Ok(db) => web::Data::new(AppState {
             starter: Starter::new(db.clone(), shared.outbound.clone()),
             db,
             ..AppState::clone(shared)
         }),
-        Some(Err(error)) => {
+        Err(error) => {
             tracing::warn!(%error, "this worker's own database pool could not be made: it shares the background pool");
-            shared.clone()
-        }
-        None => {
-            tracing::warn!(
-                "this worker's own database pool could not be made without waiting: it shares the background pool"
-            );
             shared.clone()
         }
     }

@@ -145,6 +145,7 @@ impl PoolShares {
         Self::split(settings, cores.min(MOST_WORKERS))
     }
 
+    /// The shares for `workers` actix workers.
     pub fn split(settings: &DatabaseSettings, workers: usize) -> Self {
         let shared = Self {
             workers,
@@ -176,15 +177,23 @@ impl PoolShares {
 /// then wakes the caller's: two thread wake-ups where one would do. Each actix worker
 /// runs its own runtime, so each gets its own pool (see `startup`).
 ///
-/// `None` when the pool cannot be made without waiting (it never waits when lazy).
+/// # Errors
+/// The URL is malformed, or the pool could not be made without waiting (a lazy pool
+/// never waits: it connects on first use).
 pub fn connect_here_lazily(
     settings: &DatabaseSettings,
     max_connections: u32,
-) -> Option<Result<DatabaseConnection, DbErr>> {
+) -> Result<DatabaseConnection, DbErr> {
     use futures_util::FutureExt as _;
     let mut options = connect_options(settings, max_connections, HTTP_WORKER_APPLICATION_NAME);
     options.connect_lazy(true);
-    Database::connect(options).now_or_never()
+    Database::connect(options)
+        .now_or_never()
+        .unwrap_or_else(|| {
+            Err(DbErr::Custom(
+                "a lazily connected pool asked to wait".into(),
+            ))
+        })
 }
 
 /// SQLITE_BUSY, in any of its extended forms ("database is locked").
