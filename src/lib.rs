@@ -2,6 +2,7 @@
 
 pub mod ashby;
 pub mod ashby_webhooks;
+pub mod background;
 pub mod candidate_links;
 pub mod cli;
 pub mod console;

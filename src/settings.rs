@@ -66,6 +66,18 @@ pub struct ServerSettings {
     /// seen here. At most 1000; 0 turns the cache off.
     #[serde(default = "default_lookup_cache_ms")]
     pub lookup_cache_ms: u64,
+    /// The nice value (0–19) of the threads the delivery workers and housekeeping run on,
+    /// so that requests come first when the cores are busy; 0: the requests' priority.
+    /// PostgreSQL only (see [`crate::background`]).
+    #[serde(default = "default_background_nice")]
+    pub background_nice: u8,
+}
+
+/// The highest nice value Linux has.
+pub const MAX_NICE: u8 = 19;
+
+fn default_background_nice() -> u8 {
+    10
 }
 
 /// The documented bound (docs/architecture.md): 1 s.
@@ -386,6 +398,12 @@ impl Settings {
         if self.server.lookup_cache_ms > MAX_LOOKUP_CACHE_MS {
             return Err(invalid(format!(
                 "server.lookup_cache_ms must be at most {MAX_LOOKUP_CACHE_MS} (a revoked key must stop working within a second)"
+            )));
+        }
+        if self.server.background_nice > MAX_NICE {
+            return Err(invalid(format!(
+                "server.background_nice must be between 0 and {MAX_NICE} (a nice value), not {}",
+                self.server.background_nice
             )));
         }
         if self.server.body_read_timeout_ms == 0 {

@@ -49,6 +49,7 @@ fn the_builtin_defaults_are_enough_to_run() {
     let settings = Scratch::new().load().unwrap();
     assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(settings.server.max_body_bytes, 262_144);
+    assert_eq!(settings.server.background_nice, 10);
     assert_eq!(
         settings.database.url,
         "sqlite://data/ashby-partner.db?mode=rwc"
@@ -272,6 +273,11 @@ fn invalid_values_are_rejected_with_their_key() {
         ("[server]\nbind = \"nowhere\"\n", "server.bind"),
         ("[server]\npublic_url = \"ftp://x\"\n", "server.public_url"),
         ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+        (
+            "[server]\nbackground_nice = 20\n",
+            "server.background_nice must be between 0 and 19",
+        ),
+        ("[server]\nbackground_nice = -1\n", "background_nice"),
         (
             "[server]\nbody_read_timeout_ms = 0\n",
             "server.body_read_timeout_ms",

@@ -14,6 +14,7 @@ use tracing_actix_web::TracingLogger;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::background::{self, BackgroundRuntime};
 use crate::candidate_links::CandidateLinks;
 use crate::delivery::{DeliveryEngine, DeliveryWaker, Sender};
 use crate::housekeeping::Housekeeping;
@@ -39,6 +40,8 @@ pub struct Application {
     engine: Arc<DeliveryEngine>,
     housekeeping: Arc<Housekeeping>,
     lookups: LookupCache,
+    /// The nice value of the threads the delivery workers and housekeeping run on.
+    background_nice: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,8 @@ impl Application {
         };
         let admin_listener = web::Data::new(AdminListener(admin.as_ref().map(|(_, addr)| *addr)));
         let max_body_bytes = settings.server.max_body_bytes;
+        let background_nice =
+            background::nice_for(db.get_database_backend(), settings.server.background_nice);
         let waker = DeliveryWaker::default();
         let sender =
             Sender::new(db.clone(), secrets.sealer.clone(), &settings)?.with_scope(scope.clone());
@@ -227,6 +232,7 @@ impl Application {
             engine,
             housekeeping,
             lookups,
+            background_nice,
         })
     }
 
@@ -262,12 +268,16 @@ impl Application {
     /// Serves, with the delivery workers, until stopped (SIGINT/SIGTERM, or
     /// [`ServerHandle::stop`]); then lets in-flight deliveries finish.
     ///
+    /// The delivery workers and housekeeping run on a runtime of their own, at
+    /// `server.background_nice` (see [`background`]).
+    ///
     /// # Errors
-    /// The server fails while running.
+    /// The server fails while running, or the background runtime cannot be started.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let runtime = BackgroundRuntime::start(self.background_nice)?;
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-        let workers = tokio::spawn(Arc::clone(&self.engine).run(stopped.clone()));
-        let housekeeping = tokio::spawn(Arc::clone(&self.housekeeping).run(stopped));
+        let workers = runtime.spawn(Arc::clone(&self.engine).run(stopped.clone()));
+        let housekeeping = runtime.spawn(Arc::clone(&self.housekeeping).run(stopped));
         let served = self.server.await;
         let _ = stop_workers.send(true);
         if let Err(error) = workers.await {
@@ -276,6 +286,7 @@ impl Application {
         if let Err(error) = housekeeping.await {
             tracing::error!(%error, "housekeeping ended abnormally");
         }
+        drop(runtime);
         served
     }
 

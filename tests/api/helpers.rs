@@ -179,12 +179,19 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings
 }
 
+/// Whether a test app's background work runs by itself.
+enum Workers {
+    SteppedByTheTest,
+    Running,
+}
+
 /// The catalog entry every test can start.
 pub const TYPE_ID: &str = "6f1c2a4e-0000-4000-8000-000000000001";
 
 pub struct TestApp {
     pub address: String,
-    /// The delivery engine; tests step it (no background workers run).
+    /// The delivery engine; tests step it (no background workers run, but in
+    /// [`TestApp::serve_in_scope`]).
     pub engine: std::sync::Arc<ashby_partner::delivery::DeliveryEngine>,
     /// Expiry and the rest of the background work; tests step it too.
     pub housekeeping: std::sync::Arc<ashby_partner::housekeeping::Housekeeping>,
@@ -230,6 +237,25 @@ impl TestApp {
         database: TestDatabase,
         scope: SpanScope,
     ) -> Self {
+        Self::launch(settings, database, scope, Workers::SteppedByTheTest).await
+    }
+
+    /// [`Self::start_in_scope`], with the delivery workers and housekeeping running as in
+    /// `serve` (tests must then not step them).
+    pub async fn serve_in_scope(
+        settings: Settings,
+        database: TestDatabase,
+        scope: SpanScope,
+    ) -> Self {
+        Self::launch(settings, database, scope, Workers::Running).await
+    }
+
+    async fn launch(
+        settings: Settings,
+        database: TestDatabase,
+        scope: SpanScope,
+        workers: Workers,
+    ) -> Self {
         let db = store::connect(&settings.database).await.unwrap();
         store::migrate(&db).await.unwrap();
         let secrets = ServerSecrets::resolve(&settings).unwrap();
@@ -240,7 +266,10 @@ impl TestApp {
         let engine = application.delivery_engine();
         let housekeeping = application.housekeeping();
         let lookups = application.lookup_cache();
-        tokio::spawn(application.run_without_workers());
+        match workers {
+            Workers::SteppedByTheTest => tokio::spawn(application.run_without_workers()),
+            Workers::Running => tokio::spawn(application.run_until_stopped()),
+        };
         Self {
             address,
             engine,

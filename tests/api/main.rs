@@ -8,6 +8,7 @@ mod webdriver;
 mod ashby_webhooks;
 mod assessment_cancel;
 mod assessment_start;
+mod background_priority;
 mod batch_delivery;
 mod build_checks;
 mod candidate_email;
