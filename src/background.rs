@@ -32,21 +32,33 @@ pub fn nice_for(backend: DbBackend, setting: u8) -> u8 {
     }
 }
 
-/// A multi-threaded runtime, a thread per core, whose threads run at a nice value of at
-/// least `nice` (0: the priority of the thread that builds it).
+/// Where the background work runs: at a `nice` above 0, a multi-threaded runtime of its
+/// own, a thread per core, whose threads run at a nice value of at least `nice`; at 0, the
+/// runtime that starts it, as if there were none. Threads of its own pay only when they
+/// yield: measured on SQLite (where the priority stays), a separate runtime alone made the
+/// drain and repeated starts 10–15% slower (BENCHMARKS.md).
 ///
-/// Dropped, it stops without waiting for its tasks: it may be dropped from async code
-/// (where a plain runtime's drop panics), such as a server future that is dropped.
+/// Dropped, its own runtime stops without waiting for its tasks: it may be dropped from
+/// async code (where a plain runtime's drop panics), such as a server future that is
+/// dropped.
 pub struct BackgroundRuntime {
-    /// Taken when dropped.
+    /// Its own runtime, if any; taken when dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
 }
 
 impl BackgroundRuntime {
     /// # Errors
-    /// The runtime's threads or I/O driver cannot be created.
+    /// The runtime's threads or I/O driver cannot be created; at 0, called outside a
+    /// tokio runtime.
     pub fn start(nice: u8) -> io::Result<Self> {
+        if nice == 0 {
+            let here = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+            return Ok(Self {
+                runtime: None,
+                handle: here,
+            });
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .thread_name(THREAD_NAME)
             .on_thread_start(move || lower_this_threads_priority(nice))
@@ -58,7 +70,7 @@ impl BackgroundRuntime {
         })
     }
 
-    /// Runs `task` on the background threads.
+    /// Runs `task` on the background work's threads.
     pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -120,14 +132,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_runtime_s_threads_run_at_the_nice_value_and_leave_the_caller_s_alone() {
+    fn above_0_the_work_runs_on_threads_of_its_own_at_the_nice_value() {
         let before = this_threads_nice().unwrap();
-        let on_background_threads = |nice: u8| {
-            let background = BackgroundRuntime::start(nice).unwrap();
-            let caller = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap();
+        let caller = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let where_it_runs = |nice: u8| {
             caller.block_on(async {
+                let background = BackgroundRuntime::start(nice).unwrap();
                 background
                     .spawn(async {
                         (
@@ -139,7 +151,7 @@ mod tests {
                     .unwrap()
             })
         };
-        let (nice, name) = on_background_threads(7);
+        let (nice, name) = where_it_runs(7);
         assert_eq!(nice, before.max(7), "a background thread's nice value");
         assert_eq!(name.as_deref(), Some(THREAD_NAME));
         assert_eq!(
@@ -147,7 +159,10 @@ mod tests {
             before,
             "the caller's is unchanged"
         );
-        assert_eq!(on_background_threads(0).0, before);
+        // At 0, on the caller's runtime (here, the caller's own thread).
+        let (nice, name) = where_it_runs(0);
+        assert_eq!(nice, before);
+        assert_eq!(name, std::thread::current().name().map(str::to_owned));
     }
 
     #[test]

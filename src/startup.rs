@@ -268,8 +268,8 @@ impl Application {
     /// Serves, with the delivery workers, until stopped (SIGINT/SIGTERM, or
     /// [`ServerHandle::stop`]); then lets in-flight deliveries finish.
     ///
-    /// The delivery workers and housekeeping run on a runtime of their own, at
-    /// `server.background_nice` (see [`background`]).
+    /// The delivery workers and housekeeping run at `server.background_nice`, on a
+    /// runtime of their own when that is above 0 (see [`background`]).
     ///
     /// # Errors
     /// The server fails while running, or the background runtime cannot be started.
