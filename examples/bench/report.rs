@@ -50,8 +50,9 @@ pub struct Database {
     pub pool: String,
 }
 
-const LAYOUT: &str = "server (actix workers = cores), delivery workers, both stand-ins and the \
-     load generator in this one process; no log subscriber (log output is not measured)";
+const LAYOUT: &str = "server (actix workers = cores), delivery workers (on PostgreSQL on threads \
+     of their own at server.background_nice), both stand-ins and the load generator in this one \
+     process; no log subscriber (log output is not measured)";
 const SETTINGS: &str = "built-in defaults, except: rate limits off; vendor.webhook_url = a local \
      stand-in (every new start causes a webhook); delivery.max_attempts = 1 (the drain phase)";
 
