@@ -8,7 +8,9 @@
 //! `server.background_nice`): when the cores are busy the kernel's scheduler gives the
 //! request threads about ten times their share, and the background threads take whatever
 //! is left; when the cores are idle, nothing changes. A priority only weighs the shares,
-//! so a steady stream of requests slows the deliveries down but never stops them.
+//! so a steady stream of requests slows the deliveries down but never stops them. A
+//! request never schedules work on those threads itself: its wake goes through a relay
+//! (see `DeliveryWaker`), so that it never waits for a lock a lower-priority thread holds.
 //! BENCHMARKS.md has the measurements.
 
 use std::io;

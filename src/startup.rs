@@ -128,7 +128,12 @@ impl Application {
         let max_body_bytes = settings.server.max_body_bytes;
         let background_nice =
             background::nice_for(db.get_database_backend(), settings.server.background_nice);
-        let waker = DeliveryWaker::default();
+        // Requests wake lower-priority delivery workers through a relay (see DeliveryWaker).
+        let waker = if background_nice > 0 {
+            DeliveryWaker::relayed()
+        } else {
+            DeliveryWaker::default()
+        };
         let sender =
             Sender::new(db.clone(), secrets.sealer.clone(), &settings)?.with_scope(scope.clone());
         let metrics = Metrics::default();
@@ -275,6 +280,8 @@ impl Application {
     /// The server fails while running, or the background runtime cannot be started.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let runtime = BackgroundRuntime::start(self.background_nice)?;
+        // Here, at the requests' priority (ends at once unless the waker is relayed).
+        let relay = tokio::spawn(self.engine.waker().relay());
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
         let workers = runtime.spawn(Arc::clone(&self.engine).run(stopped.clone()));
         let housekeeping = runtime.spawn(Arc::clone(&self.housekeeping).run(stopped));
@@ -287,6 +294,7 @@ impl Application {
             tracing::error!(%error, "housekeeping ended abnormally");
         }
         drop(runtime);
+        relay.abort();
         served
     }
 
