@@ -90,8 +90,8 @@ impl Drop for BackgroundRuntime {
     }
 }
 
-/// Raises the calling thread's nice value to `nice` (Linux keeps one per thread). A failure only
-/// costs the priority, so it is logged, not raised.
+/// Raises the calling thread's nice value to `nice` (Linux keeps one per thread). A
+/// failure only costs the priority, so it is logged, not returned.
 fn lower_this_threads_priority(nice: u8) {
     if nice == 0 {
         return;
