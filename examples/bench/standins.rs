@@ -65,19 +65,24 @@ impl StandIn {
         let server = HttpServer::new(move || {
             App::new().app_data(shared.clone()).route(
                 path,
-                web::post().to(move |shared: web::Data<Shared>| async move {
-                    if shared.healthy.load(Ordering::Relaxed) {
-                        let at = Instant::now();
-                        shared.tally.send_modify(|t| {
-                            t.ok += 1;
-                            t.last_ok_at = Some(at);
-                        });
-                        answer()
-                    } else {
-                        shared.tally.send_modify(|t| t.refused += 1);
-                        HttpResponse::ServiceUnavailable().finish()
-                    }
-                }),
+                // The body is read, as any server does: actix closes a connection whose
+                // request body was left unread, and every delivery then paid for a new
+                // TCP connection (a connect per delivery, which Ashby does not cause).
+                web::post().to(
+                    move |shared: web::Data<Shared>, _body: web::Bytes| async move {
+                        if shared.healthy.load(Ordering::Relaxed) {
+                            let at = Instant::now();
+                            shared.tally.send_modify(|t| {
+                                t.ok += 1;
+                                t.last_ok_at = Some(at);
+                            });
+                            answer()
+                        } else {
+                            shared.tally.send_modify(|t| t.refused += 1);
+                            HttpResponse::ServiceUnavailable().finish()
+                        }
+                    },
+                ),
             )
         })
         .workers(1)
