@@ -1,7 +1,8 @@
 //! Background work besides delivery: expiring assessments nobody reported on
-//! (`vendor.expire_after`) and deleting what is kept no longer (`retention.*`). Every
-//! replica runs it; each expiry is its own locked transaction, and a deletion of rows
-//! already deleted deletes nothing, so replicas never do the same work twice.
+//! (`vendor.expire_after`), deleting what is kept no longer (`retention.*`), and folding
+//! the tallies of finished deliveries (`store::delivery_tallies`). Every replica runs it;
+//! each expiry is its own locked transaction, a deletion of rows already deleted deletes
+//! nothing, and a fold never sums a change twice, so replicas never do the same work twice.
 
 use std::time::Duration;
 
@@ -10,11 +11,16 @@ use tokio::sync::watch;
 
 use crate::service::{Outbound, expire_inactive};
 use crate::settings::RetentionSettings;
-use crate::store::{self, retention};
+use crate::store::{self, delivery_tallies, retention};
 use crate::time::now_ms;
 
 /// How often a replica looks for work.
 const INTERVAL: Duration = Duration::from_secs(30);
+/// How often a replica looks at the tallies' appended changes, and how many it lets pile
+/// up before folding them: a scrape sums at most about this many rows plus what one
+/// second of deliveries appends, and an idle server only reads a count.
+const FOLD_INTERVAL: Duration = Duration::from_secs(1);
+const FOLD_ABOVE: u64 = 1_000;
 /// At most this many changes per kind and round: rounds stay short, and the rest waits
 /// for the next one.
 const BATCH: u64 = 200;
@@ -81,14 +87,35 @@ impl Housekeeping {
         Ok(round)
     }
 
-    /// Runs a round every [`INTERVAL`] until `shutdown` turns true.
+    /// Folds the tallies' changes once more than [`FOLD_ABOVE`] have piled up; how many
+    /// it folded.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn fold_tallies(&self) -> Result<u64, DbErr> {
+        delivery_tallies::fold(&self.db, FOLD_ABOVE).await
+    }
+
+    /// Runs a round every [`INTERVAL`], and folds the tallies every [`FOLD_INTERVAL`],
+    /// until `shutdown` turns true.
     pub async fn run(self: std::sync::Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut rounds = tokio::time::interval(INTERVAL);
+        let mut folds = tokio::time::interval(FOLD_INTERVAL);
+        for timer in [&mut rounds, &mut folds] {
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
         while !*shutdown.borrow() {
-            if let Err(error) = self.round_at(now_ms()).await {
-                tracing::warn!(%error, "housekeeping round failed; trying again later");
-            }
             tokio::select! {
-                () = tokio::time::sleep(INTERVAL) => {}
+                _ = rounds.tick() => {
+                    if let Err(error) = self.round_at(now_ms()).await {
+                        tracing::warn!(%error, "housekeeping round failed; trying again later");
+                    }
+                }
+                _ = folds.tick() => {
+                    if let Err(error) = self.fold_tallies().await {
+                        tracing::warn!(%error, "could not fold the delivery tallies; trying again later");
+                    }
+                }
                 _ = shutdown.changed() => {}
             }
         }

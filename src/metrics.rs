@@ -4,9 +4,10 @@
 //! so every replica reports the same, true numbers).
 //!
 //! A scrape reads only what is small: pending and dead deliveries (through an index),
-//! tenants. The settled statuses (delivered, superseded, dismissed) grow by the million
-//! and counting them reads every row, so they are recounted in the background at most
-//! once per [`SETTLED_REFRESH`] and a scrape reports the last count.
+//! tenants, and the tallies of the finished deliveries (delivered, superseded,
+//! dismissed), which grow by the million and which the database keeps counted as they
+//! change (`store::delivery_tallies`). So every figure is exact as of the scrape, and a
+//! scrape costs the same at any size.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -26,7 +27,7 @@ use sea_orm::DbErr;
 
 use crate::domain::delivery::{DeliveryKind, DeliveryStatus};
 use crate::domain::tenant::AshbyKeyStatus;
-use crate::store::{self, delivery_stats};
+use crate::store::{self, delivery_stats, delivery_tallies};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -71,27 +72,9 @@ struct TenantLabels {
     key_status: String,
 }
 
-/// How stale the counts of settled deliveries (delivered, superseded, dismissed) may get.
-pub const SETTLED_REFRESH: Duration = Duration::from_secs(60);
-
-/// Statuses a scrape counts itself: few rows, found through an index.
+/// Statuses a scrape counts itself: few rows, found through an index. The others are
+/// tallied.
 const LIVE_STATUSES: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::Dead];
-/// Statuses counted in the background (see the module documentation).
-const SETTLED_STATUSES: [DeliveryStatus; 3] = [
-    DeliveryStatus::Delivered,
-    DeliveryStatus::Superseded,
-    DeliveryStatus::Dismissed,
-];
-
-/// Deliveries per (kind, status), as counted.
-type Counts = Vec<(String, String, i64)>;
-
-/// The last count of settled deliveries, and whether a recount is under way.
-#[derive(Default)]
-struct Settled {
-    counted: Option<(Instant, Counts)>,
-    recounting: bool,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ThrottleLabels {
@@ -110,7 +93,6 @@ struct Inner {
     deliveries: Family<DeliveryLabels, Gauge>,
     oldest_pending: Gauge<f64, AtomicU64>,
     tenants: Family<TenantLabels, Gauge>,
-    settled: Arc<std::sync::Mutex<Settled>>,
     /// One scrape at a time refreshes the database gauges and encodes them.
     scrape: tokio::sync::Mutex<()>,
 }
@@ -176,7 +158,6 @@ impl Default for Metrics {
         );
         Self(Arc::new(Inner {
             tenants,
-            settled: Arc::default(),
             registry,
             throttled,
             requests,
@@ -203,7 +184,6 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one delivery attempt's outcome.
     /// Counts one throttling answer from Ashby; `scope` is one of [`THROTTLE_SCOPES`].
     pub fn observe_throttle(&self, scope: &'static str) {
         self.0
@@ -214,6 +194,7 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one delivery attempt's outcome.
     pub fn observe_attempt(&self, kind: &str, outcome: &str) {
         let labels = AttemptLabels {
             kind: kind.to_owned(),
@@ -229,7 +210,7 @@ impl Metrics {
     pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
         let _one_scrape_at_a_time = self.0.scrape.lock().await;
         let mut counts = delivery_stats::counts(db, &LIVE_STATUSES).await?;
-        counts.extend(self.settled_counts(db).await?);
+        counts.extend(delivery_tallies::finished_counts(db).await?);
         let oldest = delivery_stats::oldest_pending_created_ms(db).await?;
         // Every kind and status is reported, 0 when there is none: an alert on dead
         // deliveries must see them go back to 0, not vanish.
@@ -267,50 +248,6 @@ impl Metrics {
             .map_err(|e| DbErr::Custom(format!("encoding metrics: {e}")))?;
         Ok(text)
     }
-}
-
-impl Metrics {
-    /// The last count of settled deliveries; counted now on the first scrape, and
-    /// recounted in the background once older than [`SETTLED_REFRESH`].
-    async fn settled_counts(&self, db: &sea_orm::DatabaseConnection) -> Result<Counts, DbErr> {
-        let stale = {
-            let mut settled = lock(&self.0.settled);
-            let recounting = settled.recounting;
-            match settled.counted.clone() {
-                Some((at, counts)) if at.elapsed() < SETTLED_REFRESH || recounting => {
-                    return Ok(counts);
-                }
-                Some((_, counts)) => {
-                    settled.recounting = true;
-                    Some(counts)
-                }
-                None => None,
-            }
-        };
-        let Some(stale) = stale else {
-            let counts = delivery_stats::counts(db, &SETTLED_STATUSES).await?;
-            lock(&self.0.settled).counted = Some((Instant::now(), counts.clone()));
-            return Ok(counts);
-        };
-        let (db, settled) = (db.clone(), Arc::clone(&self.0.settled));
-        tokio::spawn(async move {
-            let counted = delivery_stats::counts_in_background(&db, &SETTLED_STATUSES).await;
-            let mut settled = lock(&settled);
-            settled.recounting = false;
-            match counted {
-                Ok(counts) => settled.counted = Some((Instant::now(), counts)),
-                Err(error) => tracing::warn!(%error, "cannot count settled deliveries"),
-            }
-        });
-        Ok(stale)
-    }
-}
-
-/// Poisoned only by a panic while holding it: the counts are still usable.
-fn lock(settled: &std::sync::Mutex<Settled>) -> std::sync::MutexGuard<'_, Settled> {
-    settled
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Middleware: counts and times every request by its route pattern (never the raw

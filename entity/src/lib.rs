@@ -9,6 +9,7 @@ pub mod assessment;
 pub mod delivery;
 pub mod delivery_attempt;
 pub mod delivery_pause;
+pub mod delivery_tally;
 pub mod key_check;
 pub mod partner_key;
 pub mod tenant;
@@ -21,6 +22,7 @@ pub mod prelude {
     pub use super::delivery::Entity as Delivery;
     pub use super::delivery_attempt::Entity as DeliveryAttempt;
     pub use super::delivery_pause::Entity as DeliveryPause;
+    pub use super::delivery_tally::Entity as DeliveryTally;
     pub use super::partner_key::Entity as PartnerKey;
     pub use super::tenant::Entity as Tenant;
     pub use super::tenant_catalog::Entity as TenantCatalog;

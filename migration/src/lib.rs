@@ -18,6 +18,7 @@ mod m20261129_000013_delivery_fillfactor;
 mod m20261129_000014_fewer_delivery_index_writes;
 mod m20261129_000015_erased_candidate_emails;
 mod m20261129_000016_delivery_trace_parent;
+mod m20261129_000017_delivery_tallies;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_fewer_delivery_index_writes::Migration),
             Box::new(m20261129_000015_erased_candidate_emails::Migration),
             Box::new(m20261129_000016_delivery_trace_parent::Migration),
+            Box::new(m20261129_000017_delivery_tallies::Migration),
         ]
     }
 }

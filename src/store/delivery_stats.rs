@@ -3,8 +3,8 @@
 use entity::{delivery, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Query};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait as _,
-    QueryFilter as _, QuerySelect as _, TransactionTrait as _,
+    ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _,
 };
 
 use super::deliveries::is_pending;
@@ -12,8 +12,8 @@ use crate::domain::delivery::DeliveryStatus;
 
 /// How many deliveries there are per (kind, status), among those with one of `statuses`.
 /// Pending and dead deliveries are few and found through the (status, due) index; the
-/// settled ones (delivered, superseded, dismissed) grow without bound, and counting them
-/// reads every row.
+/// finished ones (delivered, superseded, dismissed) grow without bound, and counting them
+/// reads every row: read their tallies instead (`super::delivery_tallies`).
 ///
 /// # Errors
 /// Database errors.
@@ -32,29 +32,6 @@ pub async fn counts(
         .into_tuple::<(String, String, i64)>()
         .all(db)
         .await
-}
-
-/// [`counts`], for a recount in the background: on PostgreSQL without parallel workers.
-/// Counting the settled deliveries reads every row; with parallel workers that scan took
-/// every core of a small machine from the requests (`/metrics` scrapes at 1M rows went
-/// from 4–6 ms to 15–18 ms while it ran), and one worker counts a million rows as fast
-/// (494 ms against 549 ms on the bench's 2 cores).
-///
-/// # Errors
-/// Database errors.
-pub async fn counts_in_background(
-    db: &DatabaseConnection,
-    statuses: &[DeliveryStatus],
-) -> Result<Vec<(String, String, i64)>, DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return counts(db, statuses).await;
-    }
-    let txn = db.begin().await?;
-    txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
-        .await?;
-    let counted = counts(&txn, statuses).await?;
-    txn.commit().await?;
-    Ok(counted)
 }
 
 /// How many tenants there are per Ashby key status (a small table).

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod delivery_ops;
 pub mod delivery_records;
 pub mod delivery_stats;
+pub mod delivery_tallies;
 pub mod erasure;
 mod private_files;
 pub mod retention;

@@ -23,6 +23,7 @@ mod console_pages;
 mod crash;
 mod deliveries_admin;
 mod delivery;
+mod delivery_tallies;
 mod demo;
 mod deploy_kit;
 mod expiry;

@@ -131,32 +131,32 @@ async fn the_oldest_pending_delivery_is_found_among_pending_ones_only() {
 }
 
 #[tokio::test]
-async fn the_background_recount_of_settled_deliveries_counts_what_a_scrape_would() {
-    use ashby_partner::domain::delivery::DeliveryStatus;
-    use ashby_partner::store::delivery_stats;
-
+async fn a_scrape_reports_finished_deliveries_as_of_itself() {
     let app = TestApp::spawn().await;
     let (tenant, _ashby) = app.tenant_on_accepting_ashby("Acme").await;
-    for n in 0..3 {
-        app.start_in_progress(&tenant, &format!("app-{n}")).await;
-    }
-    app.engine.step().await.unwrap();
-    let settled = [
-        DeliveryStatus::Delivered,
-        DeliveryStatus::Superseded,
-        DeliveryStatus::Dismissed,
-    ];
+    let delivered = r#"ashby_partner_deliveries{kind="assessment.update",status="delivered"}"#;
+    let scrape = async || {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        sample(&text, delivered)
+    };
+    app.start_in_progress(&tenant, "app-1").await;
+    assert_eq!(scrape().await, Some(0.0));
 
-    let in_background = delivery_stats::counts_in_background(&app.db, &settled)
-        .await
-        .unwrap();
-
+    app.deliver_everything().await;
     assert_eq!(
-        in_background,
-        vec![("assessment.update".to_owned(), "delivered".to_owned(), 3)]
+        scrape().await,
+        Some(1.0),
+        "counted at once, not a minute later"
     );
-    assert_eq!(
-        in_background,
-        delivery_stats::counts(&app.db, &settled).await.unwrap()
-    );
+    app.start_in_progress(&tenant, "app-2").await;
+    app.deliver_everything().await;
+    assert_eq!(scrape().await, Some(2.0));
 }

@@ -303,7 +303,7 @@ async fn the_trace_parent_column_is_added_empty_and_rolls_back_keeping_the_deliv
     };
     assert!(!has_column().await);
 
-    migration::Migrator::up(&db, None).await.unwrap();
+    migration::Migrator::up(&db, Some(1)).await.unwrap();
     assert!(has_column().await, "applied");
     let trace_parent = db
         .query_one_raw(sea_orm::Statement::from_string(
@@ -320,7 +320,98 @@ async fn the_trace_parent_column_is_added_empty_and_rolls_back_keeping_the_deliv
     migration::Migrator::down(&db, Some(1)).await.unwrap();
     assert!(!has_column().await, "rolled back");
     assert_eq!(deliveries().await, 1, "rolled back: the delivery is kept");
-    migration::Migrator::up(&db, None).await.unwrap();
+    migration::Migrator::up(&db, Some(1)).await.unwrap();
     assert!(has_column().await, "applied again");
     assert_eq!(deliveries().await, 1);
+}
+
+/// Migration 17 starts the tallies from a count of the finished deliveries already there
+/// (pending and dead ones are not tallied), and rolls back without touching a delivery.
+#[tokio::test]
+async fn the_first_tallies_count_the_finished_deliveries_already_there() {
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+
+    let (_database, db) = migrated_to(16).await;
+    let tenant = uuid::Uuid::new_v4();
+    insert_tenant_row(&db, tenant, None).await;
+    for (n, (kind, status)) in [
+        ("assessment.update", "delivered"),
+        ("assessment.update", "delivered"),
+        ("assessment.update", "dismissed"),
+        ("assessment.update", "pending"),
+        ("assessment.update", "dead"),
+        ("vendor.webhook", "delivered"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        use sea_orm::sea_query::{Query, SimpleExpr};
+        let columns = [
+            "id",
+            "kind",
+            "tenant_id",
+            "assessment_id",
+            "ordering_key",
+            "position",
+            "status",
+            "attempts",
+            "next_attempt_at_ms",
+            "payload",
+            "created_at_ms",
+            "updated_at_ms",
+        ];
+        let values: Vec<SimpleExpr> = vec![
+            uuid::Uuid::new_v4().into(),
+            kind.into(),
+            tenant.into(),
+            uuid::Uuid::new_v4().into(),
+            format!("ashby:{n}").into(),
+            1_i32.into(),
+            status.into(),
+            0_i32.into(),
+            1_i64.into(),
+            serde_json::json!({}).into(),
+            1_i64.into(),
+            1_i64.into(),
+        ];
+        let insert = Query::insert()
+            .into_table("deliveries")
+            .columns(columns)
+            .values_panic(values)
+            .to_owned();
+        db.execute_raw(db.get_database_backend().build(&insert))
+            .await
+            .unwrap();
+    }
+
+    migration::Migrator::up(&db, Some(1)).await.unwrap();
+    let mut tallied = store::delivery_tallies::finished_counts(&db).await.unwrap();
+    tallied.sort();
+    let of = |kind: &str, status: &str, n| (kind.to_owned(), status.to_owned(), n);
+    let expected = vec![
+        of("assessment.update", "delivered", 2),
+        of("assessment.update", "dismissed", 1),
+        of("vendor.webhook", "delivered", 1),
+    ];
+    assert_eq!(tallied, expected);
+
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    let tables = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT 1 FROM information_schema.tables WHERE table_name = 'delivery_tallies'"
+                }
+                _ => "SELECT 1 FROM sqlite_master WHERE name LIKE 'delivery_tallies%'",
+            },
+        ))
+        .await
+        .unwrap();
+    assert!(tables.is_empty(), "rolled back: no table, no trigger");
+    migration::Migrator::up(&db, None).await.unwrap();
+    let mut again = store::delivery_tallies::finished_counts(&db).await.unwrap();
+    again.sort();
+    assert_eq!(again, expected, "applied again");
 }
