@@ -72,10 +72,6 @@ struct TenantLabels {
     key_status: String,
 }
 
-/// Statuses a scrape counts itself: few rows, found through an index. The others are
-/// tallied.
-const LIVE_STATUSES: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::Dead];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ThrottleLabels {
     scope: String,
@@ -209,8 +205,7 @@ impl Metrics {
     /// Database errors.
     pub async fn render(&self, db: &sea_orm::DatabaseConnection) -> Result<String, DbErr> {
         let _one_scrape_at_a_time = self.0.scrape.lock().await;
-        let mut counts = delivery_stats::counts(db, &LIVE_STATUSES).await?;
-        counts.extend(delivery_tallies::finished_counts(db).await?);
+        let counts = delivery_tallies::counts_by_kind_and_status(db).await?;
         let oldest = delivery_stats::oldest_pending_created_ms(db).await?;
         // Every kind and status is reported, 0 when there is none: an alert on dead
         // deliveries must see them go back to 0, not vanish.

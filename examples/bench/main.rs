@@ -38,7 +38,8 @@ struct Options {
     /// Idle event → Ashby samples (one completion at a time).
     #[arg(long)]
     samples: Option<usize>,
-    /// /metrics scrapes to take the median of.
+    /// /metrics scrapes to take the median of (100; 20 with --quick): a scrape takes
+    /// about a millisecond, and a median of a few is mostly noise.
     #[arg(long)]
     scrapes: Option<usize>,
     /// After the empty-database pass, seed this many completed assessments and delivered
@@ -80,7 +81,7 @@ impl Plan {
             concurrency: options.concurrency.max(1),
             drain: pick(options.drain, 100, 2000).max(1),
             samples: pick(options.samples, 5, 100).max(1),
-            scrapes: pick(options.scrapes, 3, 5).max(1),
+            scrapes: pick(options.scrapes, 20, 100).max(1),
             seed_rows: options.seed_rows,
             pool: options.pool,
         }

@@ -124,6 +124,11 @@ pub async fn seed(bench: &Bench, rows: u64) -> Seeding {
                 .await
                 .unwrap_or_else(|e| panic!("seeding {}: {e}", table.name));
             lo = hi + 1;
+            // The tallies' changes this chunk appended (one per delivered row), folded as
+            // housekeeping folds them while deliveries finish.
+            ashby_partner::store::delivery_tallies::fold(&bench.db, 0)
+                .await
+                .expect("folding the tallies");
             eprintln!(
                 "[seed] {}: {lo}/{rows} ({:.1} s)",
                 table.name,
@@ -131,11 +136,6 @@ pub async fn seed(bench: &Bench, rows: u64) -> Seeding {
             );
         }
     }
-    // The tallies' changes the seeding appended (one per delivered row), folded as
-    // housekeeping would have folded them by now.
-    ashby_partner::store::delivery_tallies::fold(&bench.db, 0)
-        .await
-        .expect("folding the tallies");
     let size_sql = if backend == DbBackend::Postgres {
         for table in [
             "assessments",
@@ -162,6 +162,11 @@ pub async fn seed(bench: &Bench, rows: u64) -> Seeding {
     };
     #[allow(clippy::cast_precision_loss)]
     let database_mib = bench.count(size_sql).await as f64 / (1024.0 * 1024.0);
+    let rss = crate::phases::Rss::read();
+    eprintln!(
+        "[seed] done: RSS {:.0} MiB, peak so far {:.0} MiB",
+        rss.now_mib, rss.peak_mib
+    );
     Seeding {
         assessments: rows,
         deliveries: rows,

@@ -27,9 +27,22 @@ async fn tallied_and_counted(app: &TestApp) -> (Counts, Counts) {
     (sorted(tallied), sorted(counted))
 }
 
+/// Asserts that the tallies, and what `/metrics` reads (every status, in one statement),
+/// agree with a count of the rows; returns the tallies.
 async fn assert_tallies_agree(app: &TestApp, after: &str) -> Counts {
     let (tallied, counted) = tallied_and_counted(app).await;
     assert_eq!(tallied, counted, "after {after}");
+    let scraped = delivery_tallies::counts_by_kind_and_status(&app.db)
+        .await
+        .unwrap();
+    let every_row = delivery_stats::counts(&app.db, &DeliveryStatus::ALL)
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(scraped),
+        sorted(every_row),
+        "after {after}: all statuses"
+    );
     tallied
 }
 
@@ -186,6 +199,34 @@ async fn housekeeping_folds_the_tallies_once_enough_changes_piled_up() {
     assert_eq!(tally_rows(&app).await, 1);
     assert_eq!(
         assert_tallies_agree(&app, "housekeeping's fold").await,
+        vec![of("assessment.update", "delivered", 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_pile_of_changes_is_folded_in_batches_to_one_row() {
+    let app = TestApp::spawn().await;
+    let (tenant, _ashby) = app.tenant_on_accepting_ashby("Acme").await;
+    app.start_in_progress(&tenant, "app-1").await;
+    app.deliver_everything().await;
+    // 25,000 more changes that cancel out: more than two batches' worth.
+    app.db
+        .execute_unprepared(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 25000) \
+             INSERT INTO delivery_tallies (kind, status, n) \
+             SELECT 'assessment.update', 'delivered', CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END \
+             FROM s",
+        )
+        .await
+        .unwrap();
+    assert_eq!(tally_rows(&app).await, 25_001);
+
+    let folded = delivery_tallies::fold(&app.db, 0).await.unwrap();
+
+    assert!(folded >= 25_001, "{folded}");
+    assert_eq!(tally_rows(&app).await, 1, "every batch's sum folded too");
+    assert_eq!(
+        assert_tallies_agree(&app, "the batches").await,
         vec![of("assessment.update", "delivered", 1)]
     );
 }
