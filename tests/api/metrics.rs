@@ -12,6 +12,18 @@ fn sample(text: &str, prefix: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The text of one `GET /metrics`.
+async fn scrape(app: &TestApp) -> String {
+    app.client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status_and_deliveries_by_kind_and_status() {
     let app = TestApp::spawn().await;
@@ -74,15 +86,7 @@ async fn invented_methods_and_unknown_paths_do_not_grow_the_label_set() {
             .unwrap();
     }
 
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&app).await;
 
     assert!(!text.contains("INVENTED"), "{text}");
     assert!(!text.contains("no-such-path"), "{text}");
@@ -135,28 +139,17 @@ async fn a_scrape_reports_finished_deliveries_as_of_itself() {
     let app = TestApp::spawn().await;
     let (tenant, _ashby) = app.tenant_on_accepting_ashby("Acme").await;
     let delivered = r#"ashby_partner_deliveries{kind="assessment.update",status="delivered"}"#;
-    let scrape = async || {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        sample(&text, delivered)
-    };
+    let delivered_now = async || sample(&scrape(&app).await, delivered);
     app.start_in_progress(&tenant, "app-1").await;
-    assert_eq!(scrape().await, Some(0.0));
+    assert_eq!(delivered_now().await, Some(0.0));
 
     app.deliver_everything().await;
     assert_eq!(
-        scrape().await,
+        delivered_now().await,
         Some(1.0),
         "counted at once, not a minute later"
     );
     app.start_in_progress(&tenant, "app-2").await;
     app.deliver_everything().await;
-    assert_eq!(scrape().await, Some(2.0));
+    assert_eq!(delivered_now().await, Some(2.0));
 }

@@ -144,8 +144,7 @@ async fn insert_assessment_row(
     start_request: serde_json::Value,
     candidate_email: Option<&str>,
 ) {
-    use sea_orm::ConnectionTrait as _;
-    use sea_orm::sea_query::{Query, SimpleExpr};
+    use sea_orm::sea_query::SimpleExpr;
 
     let mut columns = vec![
         "id",
@@ -177,8 +176,19 @@ async fn insert_assessment_row(
         columns.push("candidate_email");
         values.push(email.into());
     }
-    let insert = Query::insert()
-        .into_table("assessments")
+    insert_row(db, "assessments", columns, values).await;
+}
+
+/// One row into `table`, as given.
+async fn insert_row(
+    db: &sea_orm::DatabaseConnection,
+    table: &str,
+    columns: Vec<&'static str>,
+    values: Vec<sea_orm::sea_query::SimpleExpr>,
+) {
+    use sea_orm::ConnectionTrait as _;
+    let insert = sea_orm::sea_query::Query::insert()
+        .into_table(table.to_owned())
         .columns(columns)
         .values_panic(values)
         .to_owned();
@@ -346,7 +356,7 @@ async fn the_first_tallies_count_the_finished_deliveries_already_there() {
     .into_iter()
     .enumerate()
     {
-        use sea_orm::sea_query::{Query, SimpleExpr};
+        use sea_orm::sea_query::SimpleExpr;
         let columns = [
             "id",
             "kind",
@@ -375,14 +385,7 @@ async fn the_first_tallies_count_the_finished_deliveries_already_there() {
             1_i64.into(),
             1_i64.into(),
         ];
-        let insert = Query::insert()
-            .into_table("deliveries")
-            .columns(columns)
-            .values_panic(values)
-            .to_owned();
-        db.execute_raw(db.get_database_backend().build(&insert))
-            .await
-            .unwrap();
+        insert_row(&db, "deliveries", columns.to_vec(), values).await;
     }
 
     migration::Migrator::up(&db, Some(1)).await.unwrap();
