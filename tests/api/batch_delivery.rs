@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use ashby_partner::domain::delivery::{DeliveryKind, DeliveryStatus};
-use ashby_partner::store::{self, deliveries, delivery_ops};
+use ashby_partner::store::{self, deliveries, delivery_ops, delivery_records};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -170,4 +170,176 @@ async fn a_claim_reaches_past_a_long_queue_of_deliveries_waiting_their_turn() {
         "the one claimable delivery is found behind {} waiting ones",
         queued - 1
     );
+}
+
+/// A finished success of `claimed`, answered at `now_ms`.
+fn delivered(
+    claimed: ashby_partner::domain::delivery::Delivery,
+    now_ms: i64,
+) -> delivery_records::Finished {
+    delivery_records::Finished {
+        claimed,
+        record: deliveries::AttemptRecord {
+            started_ms: now_ms - 3,
+            duration_ms: 3,
+            http_status: Some(200),
+            result: deliveries::AttemptResult::Delivered,
+        },
+        now_ms,
+    }
+}
+
+/// On PostgreSQL a batch of successes is recorded in one statement, on SQLite in one
+/// transaction: the same outcome either way.
+#[tokio::test]
+async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_earlier_attempts_and_each_tenant_noted()
+ {
+    use entity::{delivery, tenant};
+    use sea_orm::{ActiveValue::Set, EntityTrait as _, IntoActiveModel as _};
+
+    let app = TestApp::spawn_with(|s| {
+        s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
+        s.vendor.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned().into();
+    })
+    .await;
+    let (acme, globex) = (
+        app.create_tenant("Acme").await,
+        app.create_tenant("Globex").await,
+    );
+    let (retried, lost, plain) = (
+        app.start_in_progress(&acme, "app-retried").await,
+        app.start_in_progress(&acme, "app-lost").await,
+        app.start_in_progress(&acme, "app-plain").await,
+    );
+    let other = app.start_in_progress(&globex, "app-other").await;
+    let update_of = |id: &str| {
+        let id: Uuid = id.parse().unwrap();
+        move |d: &ashby_partner::domain::delivery::Delivery| {
+            d.assessment_id.0 == id && d.kind == DeliveryKind::AshbyUpdate
+        }
+    };
+    let webhook_of = |id: &str| {
+        let id: Uuid = id.parse().unwrap();
+        move |d: &ashby_partner::domain::delivery::Delivery| {
+            d.assessment_id.0 == id && d.kind == DeliveryKind::VendorWebhook
+        }
+    };
+    // Acme's last delivery failed, and one of its updates has failed once already.
+    let mut acme_row = tenant::Entity::find_by_id(acme.id.0)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    acme_row.last_delivery_error = Set(Some("Ashby answered 500".into()));
+    tenant::Entity::update(acme_row)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let now = store::now_ms();
+    let first_try = claim(&app, now, 100).await;
+    let earlier = first_try
+        .iter()
+        .find(|d| update_of(&retried)(d))
+        .unwrap()
+        .clone();
+    let mut record = delivered(earlier.clone(), now).record;
+    record.result = deliveries::AttemptResult::RetryAt {
+        next_attempt_at_ms: now,
+        error: "Ashby answered 500".into(),
+    };
+    assert!(
+        deliveries::finish_attempt(&app.db, &earlier, record, now)
+            .await
+            .unwrap()
+    );
+
+    // Every due delivery claimed at once (the first claim's other leases have run out);
+    // then another claim takes one of them over.
+    let claimed = claim(&app, now + 20_000, 100).await;
+    assert_eq!(claimed.len(), 8, "four updates and four webhooks");
+    let pick = |matches: &dyn Fn(&ashby_partner::domain::delivery::Delivery) -> bool| {
+        claimed.iter().find(|d| matches(d)).unwrap().clone()
+    };
+    let lost_update = pick(&update_of(&lost));
+    let mut taken_over = delivery::Entity::find_by_id(lost_update.id.0)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    let other_lease = Uuid::new_v4();
+    taken_over.lease_owner = Set(Some(other_lease));
+    delivery::Entity::update(taken_over)
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    let at = now + 21_000;
+    let batch = vec![
+        delivered(pick(&update_of(&retried)), at + 1),
+        delivered(lost_update.clone(), at + 9),
+        delivered(pick(&update_of(&plain)), at + 2),
+        delivered(pick(&webhook_of(&plain)), at + 8),
+        delivered(pick(&webhook_of(&other)), at + 7),
+    ];
+    let recorded: Vec<bool> = delivery_records::finish_attempts(&app.db, &batch)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    assert_eq!(recorded, [true, false, true, true, true]);
+    for (one, recorded) in batch.iter().zip(&recorded) {
+        let row = delivery::Entity::find_by_id(one.claimed.id.0)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let attempts = delivery_ops::attempts_of(&app.db, row.id).await.unwrap();
+        let outcomes: Vec<(i32, &str)> = attempts
+            .iter()
+            .map(|a| (a.number, a.outcome.as_str()))
+            .collect();
+        if *recorded {
+            assert_eq!(row.status, DeliveryStatus::Delivered.as_str());
+            assert_eq!(row.delivered_at_ms, Some(one.now_ms));
+            assert_eq!((row.lease_owner, row.lease_until_ms), (None, None));
+            assert_eq!(row.attempts, one.claimed.attempts + 1);
+            assert_eq!(outcomes.last(), Some(&(row.attempts, "delivered")));
+        } else {
+            assert_eq!(row.status, DeliveryStatus::Pending.as_str());
+            assert_eq!(row.lease_owner, Some(other_lease));
+            assert!(
+                outcomes.is_empty(),
+                "a lost lease logs nothing: {outcomes:?}"
+            );
+        }
+    }
+    let retried_row = &batch[0].claimed;
+    let attempts = delivery_ops::attempts_of(&app.db, retried_row.id.0)
+        .await
+        .unwrap();
+    let outcomes: Vec<(i32, &str)> = attempts
+        .iter()
+        .map(|a| (a.number, a.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, [(1, "retry"), (2, "delivered")]);
+
+    // Acme heard from Ashby as of its latest recorded update (not the lost one, not a
+    // webhook); Globex only had a webhook delivered, which says nothing of its Ashby key.
+    let acme_row = tenant::Entity::find_by_id(acme.id.0)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acme_row.last_delivered_at_ms, Some(at + 2));
+    assert_eq!(acme_row.last_delivery_error, None);
+    assert_eq!(acme_row.ashby_key_status, "verified");
+    let globex_row = tenant::Entity::find_by_id(globex.id.0)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(globex_row.last_delivered_at_ms, None);
 }
