@@ -106,15 +106,19 @@ impl DeliveryEngine {
     }
 
     /// How many deliveries this process may hold between claim and record: the
-    /// `concurrency` being sent, plus as many more claimed or being recorded meanwhile, so
-    /// that sending never waits for a commit (see [`Self::run`]).
+    /// `concurrency` being sent, a batch as large claimed ahead, and as many again
+    /// waiting for the recorder, so that sending never waits for a commit (see
+    /// [`Self::run`]).
     fn leases(&self) -> usize {
-        self.settings.concurrency.saturating_mul(2)
+        self.settings.concurrency.saturating_mul(3)
     }
 
-    /// How many free leases make a claim worthwhile while deliveries are in flight.
+    /// How many free leases make a claim worthwhile while deliveries are in flight: a
+    /// whole `concurrency`'s worth. Half as much (with twice `concurrency` in leases) made
+    /// twice the claims, each a transaction of five round trips on PostgreSQL; the drain
+    /// went 15% faster with whole batches (BENCHMARKS.md, 2026-11-29 evening).
     fn batch(&self) -> usize {
-        (self.settings.concurrency / 2).max(1)
+        self.settings.concurrency.max(1)
     }
 
     fn request_timeout_ms(&self) -> i64 {
@@ -245,7 +249,8 @@ impl DeliveryEngine {
     /// Runs until `shutdown` turns true, then lets in-flight sends finish.
     ///
     /// Two bounds: at most `delivery.concurrency` requests are out at once (`sending`), and
-    /// at most twice that many deliveries are held between claim and record (`leases`).
+    /// at most three times that many deliveries are held between claim and record
+    /// (`leases`).
     /// A claim and a record are each a commit; with one bound for both, every send slot
     /// sat idle through its delivery's claim and record. With the slack, the next batch
     /// is claimed, and the last one recorded, while the sends go on.

@@ -547,7 +547,8 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_engine_holds_twice_its_concurrency_in_leases_but_sends_only_its_concurrency() {
+async fn a_running_engine_holds_three_times_its_concurrency_in_leases_but_sends_only_its_concurrency()
+ {
     use std::time::Duration;
     let app = TestApp::spawn_with(|s| s.delivery.concurrency = 2).await;
     // An "Ashby" that accepts connections, says when, and never answers: every request
@@ -565,7 +566,7 @@ async fn a_running_engine_holds_twice_its_concurrency_in_leases_but_sends_only_i
     let tenant = app.create_tenant("Acme").await;
     app.connect_tenant_to_ashby(&tenant, &silent, ASHBY_KEY)
         .await;
-    for n in 0..6 {
+    for n in 0..8 {
         app.start_in_progress(&tenant, &format!("app-{n}")).await;
     }
 
@@ -582,8 +583,11 @@ async fn a_running_engine_holds_twice_its_concurrency_in_leases_but_sends_only_i
         .into_iter()
         .filter(|d| d.lease_owner.is_some())
         .count();
-    assert_eq!(leased, 4, "claimed ahead: twice delivery.concurrency");
-    // The two claimed beyond the concurrency wait for a send slot: no third request.
+    assert_eq!(
+        leased, 6,
+        "claimed ahead: three times delivery.concurrency, of 8 due"
+    );
+    // The four claimed beyond the concurrency wait for a send slot: no third request.
     let third = tokio::time::timeout(Duration::from_millis(300), connections.recv()).await;
     assert!(
         third.is_err(),
