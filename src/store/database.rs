@@ -74,6 +74,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     }
 }
 
+/// Each SQLite connection's page cache, as `PRAGMA cache_size` takes it (negative: KiB).
+pub const SQLITE_CACHE_SIZE: &str = "-512";
+
 /// How PostgreSQL's `pg_stat_activity` names the sessions of the background pool (and
 /// of the commands), unless `database.url` sets `application_name` itself.
 pub const APPLICATION_NAME: &str = "ashby-partner";
@@ -103,6 +106,11 @@ fn connect_options(
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+                // 512 KiB of page cache per connection, not SQLite's default 2 MiB: every
+                // pooled connection fills its own as it reads, and the operating system
+                // caches the file anyway. At a million rows the default made the bench's
+                // process (20 connections) hold 90–100 MiB; with this, 67–69 MiB.
+                .pragma("cache_size", SQLITE_CACHE_SIZE)
         })
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(released_clean_sqlite(conn)))

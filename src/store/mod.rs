@@ -17,8 +17,9 @@ pub mod tenants;
 pub mod vendor_tokens;
 
 pub use database::{
-    APPLICATION_NAME, DatabaseLocation, HTTP_WORKER_APPLICATION_NAME, PoolShares, WriteTransaction,
-    begin_write, connect, connect_here_lazily, in_write_transaction, migrate, ping, probe_write,
+    APPLICATION_NAME, DatabaseLocation, HTTP_WORKER_APPLICATION_NAME, PoolShares,
+    SQLITE_CACHE_SIZE, WriteTransaction, begin_write, connect, connect_here_lazily,
+    in_write_transaction, migrate, ping, probe_write,
 };
 
 /// The one row a unique key selects, read without sea-orm's `one()`. That binds

@@ -81,3 +81,30 @@ fn max_connections_is_shared_out_on_postgresql_only() {
     let shares = PoolShares::split(&sqlite, 2);
     assert_eq!((shares.per_worker, shares.background), (None, 10));
 }
+
+/// Every pooled SQLite connection is durable (WAL, `synchronous = FULL`) and keeps a small
+/// page cache of its own (memory grows with each connection's cache at a million rows).
+#[tokio::test]
+async fn every_sqlite_connection_is_durable_and_keeps_a_small_page_cache() {
+    use sea_orm::{ConnectionTrait as _, DatabaseTransaction, TransactionTrait as _};
+    async fn pragma(txn: &DatabaseTransaction, name: &str) -> String {
+        let sql = format!("SELECT CAST({name} AS TEXT) FROM pragma_{name}()");
+        let statement = sea_orm::Statement::from_string(txn.get_database_backend(), sql);
+        let row = txn.query_one_raw(statement).await.unwrap().unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    }
+    let database = TestDatabase::create().await;
+    if database.is_postgres() {
+        return;
+    }
+    let settings = test_settings(&database.url);
+    let db = store::connect(&settings.database).await.unwrap();
+    // Three transactions held at once: three different connections of the pool.
+    let held = join_all((0..3).map(|_| db.begin())).await;
+    for txn in held {
+        let txn = txn.unwrap();
+        assert_eq!(pragma(&txn, "cache_size").await, store::SQLITE_CACHE_SIZE);
+        assert_eq!(pragma(&txn, "synchronous").await, "2", "FULL");
+        assert_eq!(pragma(&txn, "journal_mode").await, "wal");
+    }
+}
