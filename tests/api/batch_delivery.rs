@@ -212,18 +212,15 @@ async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_e
         app.start_in_progress(&acme, "app-plain").await,
     );
     let other = app.start_in_progress(&globex, "app-other").await;
-    let update_of = |id: &str| {
+    // Which delivery of an assessment: its Ashby update or its vendor webhook.
+    let of = |kind: DeliveryKind, id: &str| {
         let id: Uuid = id.parse().unwrap();
         move |d: &ashby_partner::domain::delivery::Delivery| {
-            d.assessment_id.0 == id && d.kind == DeliveryKind::AshbyUpdate
+            d.assessment_id.0 == id && d.kind == kind
         }
     };
-    let webhook_of = |id: &str| {
-        let id: Uuid = id.parse().unwrap();
-        move |d: &ashby_partner::domain::delivery::Delivery| {
-            d.assessment_id.0 == id && d.kind == DeliveryKind::VendorWebhook
-        }
-    };
+    let update_of = |id: &str| of(DeliveryKind::AshbyUpdate, id);
+    let webhook_of = |id: &str| of(DeliveryKind::VendorWebhook, id);
     // Acme's last delivery failed, and one of its updates has failed once already.
     let mut acme_row = tenant::Entity::find_by_id(acme.id.0)
         .one(&app.db)
