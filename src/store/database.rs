@@ -108,8 +108,8 @@ fn connect_options(
                 .foreign_keys(true)
                 // 512 KiB of page cache per connection, not SQLite's default 2 MiB: every
                 // pooled connection fills its own as it reads, and the operating system
-                // caches the file anyway. At a million rows the default made the bench's
-                // process (20 connections) hold 90–100 MiB; with this, 67–69 MiB.
+                // caches the file anyway. At a million rows the default had the bench's
+                // process (20 connections) at 101–103 MiB; with this, 82 MiB.
                 .pragma("cache_size", SQLITE_CACHE_SIZE)
         })
         .map_sqlx_sqlite_pool_opts(|pool| {
