@@ -195,7 +195,8 @@ fn delivered(
 async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_earlier_attempts_and_each_tenant_noted()
  {
     use entity::{delivery, tenant};
-    use sea_orm::{ActiveValue::Set, EntityTrait as _, IntoActiveModel as _};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
     let app = TestApp::spawn_with(|s| {
         s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
@@ -222,14 +223,12 @@ async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_e
     let update_of = |id: &str| of(DeliveryKind::AshbyUpdate, id);
     let webhook_of = |id: &str| of(DeliveryKind::VendorWebhook, id);
     // Acme's last delivery failed, and one of its updates has failed once already.
-    let mut acme_row = tenant::Entity::find_by_id(acme.id.0)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into_active_model();
-    acme_row.last_delivery_error = Set(Some("Ashby answered 500".into()));
-    tenant::Entity::update(acme_row)
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::LastDeliveryError,
+            Expr::value("Ashby answered 500"),
+        )
+        .filter(tenant::Column::Id.eq(acme.id.0))
         .exec(&app.db)
         .await
         .unwrap();
@@ -259,15 +258,10 @@ async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_e
         claimed.iter().find(|d| matches(d)).unwrap().clone()
     };
     let lost_update = pick(&update_of(&lost));
-    let mut taken_over = delivery::Entity::find_by_id(lost_update.id.0)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into_active_model();
     let other_lease = Uuid::new_v4();
-    taken_over.lease_owner = Set(Some(other_lease));
-    delivery::Entity::update(taken_over)
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::LeaseOwner, Expr::value(other_lease))
+        .filter(delivery::Column::Id.eq(lost_update.id.0))
         .exec(&app.db)
         .await
         .unwrap();
