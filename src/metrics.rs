@@ -253,14 +253,17 @@ pub async fn track_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| UNMATCHED_ROUTE.into());
     let metrics = req
         .app_data::<web::Data<Metrics>>()
         .map(|metrics| Metrics::clone(metrics));
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
+        // Asked once the request has been routed: actix then names the pattern from the
+        // route it took, where before routing it matches the path against every pattern.
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| UNMATCHED_ROUTE.into());
         metrics.observe_request(method, route, response.status().as_u16(), started.elapsed());
     }
     Ok(response)
