@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use super::sender::SendInputs;
 use super::{DeliveryWaker, Sender, backoff_ms};
 use crate::domain::delivery::{Delivery, DeliveryKind};
 use crate::metrics::Metrics;
@@ -143,10 +144,11 @@ impl DeliveryEngine {
             claimed: claimed.len(),
             ..StepReport::default()
         };
+        let inputs = self.sender.read_inputs(&claimed).await;
         let attempts = futures_util::future::join_all(
             claimed
                 .into_iter()
-                .map(|d| self.attempt(d, now_ms, claimed_at)),
+                .map(|d| self.attempt(d, &inputs, now_ms, claimed_at)),
         )
         .await;
         let mut finished = Vec::with_capacity(attempts.len());
@@ -174,13 +176,14 @@ impl DeliveryEngine {
     async fn attempt(
         &self,
         claimed: Delivery,
+        inputs: &SendInputs,
         claimed_ms: i64,
         claimed_at: Instant,
     ) -> Result<Option<Finished>, DbErr> {
         let elapsed_ms =
             |since: Instant| i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX / 4);
         let started = Instant::now();
-        let outcome = match self.sender.prepare(&claimed).await {
+        let outcome = match self.sender.prepare(&claimed, inputs).await {
             Err(outcome) => outcome,
             Ok(prepared) => {
                 // Send only if the whole request fits in what is left of the lease, checked
@@ -281,6 +284,7 @@ impl DeliveryEngine {
                 };
                 match claim.await {
                     Ok((now, batch)) => {
+                        let inputs = Arc::new(self.sender.read_inputs(&batch).await);
                         for claimed in batch {
                             claimed_any = true;
                             let Ok(permit) = permits.clone().acquire_owned().await else {
@@ -289,13 +293,14 @@ impl DeliveryEngine {
                             let engine = Arc::clone(&self);
                             let recorder = record_tx.clone();
                             let sending = Arc::clone(&sending);
+                            let inputs = Arc::clone(&inputs);
                             in_flight.spawn(async move {
                                 let (id, tenant_id, assessment_id) =
                                     (claimed.id, claimed.tenant_id, claimed.assessment_id);
                                 let attempted = {
                                     // Never fails: the semaphore is not closed.
                                     let _send_slot = sending.acquire().await;
-                                    engine.attempt(claimed, now, claimed_at).await
+                                    engine.attempt(claimed, &inputs, now, claimed_at).await
                                 };
                                 let recorded = match attempted {
                                     Ok(Some(finished)) => {

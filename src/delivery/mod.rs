@@ -2,14 +2,13 @@
 //! record each attempt, and back off, keeping per-assessment order (see docs/delivery.md).
 
 mod backoff;
-mod coalesced;
 mod engine;
 mod sender;
 pub mod webhook;
 
 pub use backoff::backoff_ms;
 pub use engine::{DeliveryEngine, StepReport};
-pub use sender::{Sender, SenderError};
+pub use sender::{Prepared, SendInputs, Sender, SenderError};
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! Sending one delivery: find its destination and credentials, call, classify.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,6 @@ use crate::settings::{Settings, SettingsError};
 use crate::store::{assessments, tenants};
 use crate::telemetry::SpanScope;
 
-use super::coalesced::CoalescedReads;
 use super::webhook::{WebhookClient, WebhookTarget, rendered_body};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,8 @@ pub enum SenderError {
 /// Everything needed to send deliveries: the HTTP clients and where the keys are.
 #[derive(Clone)]
 pub struct Sender {
-    /// The rows a send needs, read together with those other sends ask for meanwhile.
-    tenants: CoalescedReads<Uuid, entity::tenant::Model>,
-    start_requests: CoalescedReads<Uuid, serde_json::Value>,
+    /// Where the rows a send needs are read (see [`Self::read_inputs`]).
+    db: DatabaseConnection,
     ashby: AshbyClient,
     sealer: Sealer,
     default_ashby_base_url: String,
@@ -65,23 +64,8 @@ impl Sender {
             };
             Some(Arc::new(WebhookClient::new(target, timeout)?))
         };
-        let tenants = {
-            let db = db.clone();
-            CoalescedReads::new(move |ids| {
-                let db = db.clone();
-                async move { tenants::find_many(&db, ids).await }
-            })
-        };
-        let start_requests = {
-            let db = db.clone();
-            CoalescedReads::new(move |ids| {
-                let db = db.clone();
-                async move { assessments::start_requests(&db, ids).await }
-            })
-        };
         Ok(Self {
-            tenants,
-            start_requests,
+            db,
             ashby: AshbyClient::new(timeout)?,
             sealer,
             default_ashby_base_url: settings.ashby.base_url.clone(),
@@ -97,79 +81,100 @@ impl Sender {
         self
     }
 
+    /// The rows the sends of a claimed batch need, read together right after the claim:
+    /// the tenants of its Ashby deliveries (their keys) and the start requests of its
+    /// vendor webhooks (the outbox row leaves them out). One query each for the whole
+    /// batch, where a read per delivery (later coalesced into a few) was the drain's
+    /// largest count of round trips (BENCHMARKS.md, 2026-11-29 evening). Never fails: a
+    /// database error is kept, and each delivery that needed the read is retried.
+    pub async fn read_inputs(&self, batch: &[Delivery]) -> SendInputs {
+        let mut tenant_ids = Vec::new();
+        let mut assessment_ids = Vec::new();
+        for delivery in batch {
+            if Method::for_delivery(delivery.kind).is_some() {
+                tenant_ids.push(delivery.tenant_id.0);
+            } else if self.webhooks.is_some() {
+                assessment_ids.push(delivery.assessment_id.0);
+            }
+        }
+        tenant_ids.sort_unstable();
+        tenant_ids.dedup();
+        assessment_ids.sort_unstable();
+        assessment_ids.dedup();
+        let tenants = if tenant_ids.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            tenants::find_many(&self.db, tenant_ids).await
+        };
+        let start_requests = if assessment_ids.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            assessments::start_requests(&self.db, assessment_ids).await
+        };
+        let unreadable = |error: sea_orm::DbErr| format!("database: {error}");
+        SendInputs {
+            tenants: tenants.map_err(unreadable),
+            start_requests: start_requests.map_err(unreadable),
+        }
+    }
+
     /// Everything a delivery needs before its request can go out — the destination and,
-    /// for Ashby, the tenant's decrypted key (a database read, coalesced with the other
-    /// sends' reads). Done before the lease check, so that once the check passes only the
-    /// request itself remains.
+    /// for Ashby, the tenant's decrypted key, from `inputs` (the batch's reads). Done
+    /// before the lease check, so that once the check passes only the request itself
+    /// remains.
     ///
     /// # Errors
     /// The outcome to record when the delivery cannot be sent (no key, no tenant, ...).
-    pub async fn prepare(&self, delivery: &Delivery) -> Result<Prepared, CallOutcome> {
+    pub async fn prepare(
+        &self,
+        delivery: &Delivery,
+        inputs: &SendInputs,
+    ) -> Result<Prepared, CallOutcome> {
         let refused = |reason: String| CallOutcome::Refused {
             status: None,
             reason,
         };
         if let Some(method) = Method::for_delivery(delivery.kind) {
-            {
-                let tenant = match self.tenants.get(delivery.tenant_id.0).await {
-                    Ok(Some(tenant)) => tenant,
-                    Ok(None) => {
-                        return Err(refused(format!(
-                            "tenant {} no longer exists",
-                            delivery.tenant_id
-                        )));
-                    }
-                    Err(error) => {
-                        return Err(CallOutcome::Retry {
-                            status: None,
-                            reason: format!("database: {error}"),
-                            retry_after: None,
-                        });
-                    }
-                };
-                let Some(sealed) = tenant.ashby_api_key_sealed.as_deref() else {
-                    return Err(refused(format!(
-                        "tenant {} has no Ashby API key: set it with `ashby-partner tenant set-ashby-key`, then retry",
-                        tenant.id
-                    )));
-                };
-                let key = self
-                    .sealer
-                    .open_ashby_key(sealed, TenantId(tenant.id))
-                    .map_err(|error| refused(error.to_string()))?;
-                let base_url = tenant
-                    .ashby_base_url
-                    .unwrap_or_else(|| self.default_ashby_base_url.clone());
-                let body = match updates::candidate_email_to_resolve(&delivery.payload) {
-                    None => delivery.payload.clone(),
-                    Some(email) => {
-                        let id = self.find_candidate(&base_url, &key, email).await?;
-                        updates::with_candidate_id(&delivery.payload, id)
-                    }
-                };
-                Ok(Prepared::Ashby {
-                    base_url,
-                    method,
-                    key,
-                    body,
-                })
-            }
+            let tenant = read_row(&inputs.tenants, delivery.tenant_id.0, || {
+                format!("tenant {} no longer exists", delivery.tenant_id)
+            })?;
+            let Some(sealed) = tenant.ashby_api_key_sealed.as_deref() else {
+                return Err(refused(format!(
+                    "tenant {} has no Ashby API key: set it with `ashby-partner tenant set-ashby-key`, then retry",
+                    tenant.id
+                )));
+            };
+            let key = self
+                .sealer
+                .open_ashby_key(sealed, TenantId(tenant.id))
+                .map_err(|error| refused(error.to_string()))?;
+            let base_url = tenant
+                .ashby_base_url
+                .clone()
+                .unwrap_or_else(|| self.default_ashby_base_url.clone());
+            let body = match updates::candidate_email_to_resolve(&delivery.payload) {
+                None => delivery.payload.clone(),
+                Some(email) => {
+                    let id = self.find_candidate(&base_url, &key, email).await?;
+                    updates::with_candidate_id(&delivery.payload, id)
+                }
+            };
+            Ok(Prepared::Ashby {
+                base_url,
+                method,
+                key,
+                body,
+            })
         } else if self.webhooks.is_some() {
-            // The outbox row leaves the start request out: it is read back here.
-            match self.start_requests.get(delivery.assessment_id.0).await {
-                Ok(Some(start_request)) => Ok(Prepared::Webhook {
-                    body: rendered_body(&delivery.payload, &start_request),
-                }),
-                Ok(None) => Err(refused(format!(
+            let start_request = read_row(&inputs.start_requests, delivery.assessment_id.0, || {
+                format!(
                     "assessment {} no longer exists (its data was deleted)",
                     delivery.assessment_id
-                ))),
-                Err(error) => Err(CallOutcome::Retry {
-                    status: None,
-                    reason: format!("database: {error}"),
-                    retry_after: None,
-                }),
-            }
+                )
+            })?;
+            Ok(Prepared::Webhook {
+                body: rendered_body(&delivery.payload, start_request),
+            })
         } else {
             Err(refused("vendor.webhook_url is no longer set".into()))
         }
@@ -266,6 +271,33 @@ impl Sender {
                 reason: "vendor.webhook_url is no longer set".into(),
             },
         }
+    }
+}
+
+/// The rows a claimed batch's sends need ([`Sender::read_inputs`]) by id, or why they
+/// could not be read.
+pub struct SendInputs {
+    tenants: Result<HashMap<Uuid, entity::tenant::Model>, String>,
+    start_requests: Result<HashMap<Uuid, serde_json::Value>, String>,
+}
+
+/// The row of `id`; when it is missing, a refusal with `missing`'s reason (it does not
+/// exist), or a retry when it could not be read.
+fn read_row<V>(
+    rows: &Result<HashMap<Uuid, V>, String>,
+    id: Uuid,
+    missing: impl FnOnce() -> String,
+) -> Result<&V, CallOutcome> {
+    match rows {
+        Ok(rows) => rows.get(&id).ok_or_else(|| CallOutcome::Refused {
+            status: None,
+            reason: missing(),
+        }),
+        Err(reason) => Err(CallOutcome::Retry {
+            status: None,
+            reason: reason.clone(),
+            retry_after: None,
+        }),
     }
 }
 

@@ -334,3 +334,104 @@ async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_e
         .unwrap();
     assert_eq!(globex_row.last_delivered_at_ms, None);
 }
+
+#[tokio::test]
+async fn a_claimed_batch_reads_what_its_sends_need_in_one_query_per_table_and_prepares_each_send_from_it()
+ {
+    use std::sync::{Arc, Mutex};
+
+    use ashby_partner::delivery::{Prepared, Sender};
+    use ashby_partner::outgoing::CallOutcome;
+    use entity::tenant;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use secrecy::ExposeSecret as _;
+
+    let app = TestApp::spawn_with(|s| {
+        s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
+        s.vendor.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned().into();
+    })
+    .await;
+    let (acme, globex) = (
+        app.create_tenant("Acme").await,
+        app.create_tenant("Globex").await,
+    );
+    app.connect_tenant_to_ashby(&acme, "http://ashby.test", "acme-key")
+        .await;
+    for (tenant, application) in [(&acme, "app-1"), (&acme, "app-2"), (&globex, "app-3")] {
+        app.start_in_progress(tenant, application).await;
+    }
+    // Globex's key is gone by the time its update is sent.
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::AshbyApiKeySealed,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(tenant::Column::Id.eq(globex.id.0))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let claimed = claim(&app, store::now_ms(), 100).await;
+    assert_eq!(claimed.len(), 6, "three updates and three webhooks");
+
+    // The sender on a connection of its own, which notes every statement it runs.
+    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut db = store::connect(&app.settings.database).await.unwrap();
+    let noted = Arc::clone(&statements);
+    db.set_metric_callback(move |info| noted.lock().unwrap().push(info.statement.sql.clone()));
+    let sender = Sender::new(db.clone(), app.secrets().sealer, &app.settings).unwrap();
+
+    let inputs = sender.read_inputs(&claimed).await;
+    let mut prepared = Vec::new();
+    for delivery in &claimed {
+        prepared.push((delivery, sender.prepare(delivery, &inputs).await));
+    }
+
+    let read: Vec<String> = statements.lock().unwrap().clone();
+    assert_eq!(
+        read.len(),
+        2,
+        "one query per table for the batch: {read:#?}"
+    );
+    assert!(
+        read.iter().any(|sql| sql.contains(r#"FROM "tenants""#)),
+        "{read:#?}"
+    );
+    assert!(
+        read.iter().any(|sql| sql.contains(r#"FROM "assessments""#)),
+        "{read:#?}"
+    );
+    for (delivery, prepared) in &prepared {
+        match (delivery.kind, prepared) {
+            (DeliveryKind::AshbyUpdate, Ok(Prepared::Ashby { base_url, key, .. })) => {
+                assert_eq!(delivery.tenant_id, acme.id, "only Acme has a key");
+                assert_eq!(base_url, "http://ashby.test");
+                assert_eq!(key.expose_secret(), "acme-key");
+            }
+            (DeliveryKind::AshbyUpdate, Err(CallOutcome::Refused { reason, .. })) => {
+                assert_eq!(delivery.tenant_id, globex.id);
+                assert!(reason.contains("has no Ashby API key"), "{reason}");
+            }
+            (DeliveryKind::VendorWebhook, Ok(Prepared::Webhook { body })) => {
+                let application = &body["data"]["application"];
+                assert!(
+                    application.is_object(),
+                    "the start request read back: {body}"
+                );
+            }
+            (kind, other) => panic!("{kind:?}: unexpected {:?}", other.as_ref().err()),
+        }
+    }
+
+    // A batch whose reads fail is retried, not refused: its rows may well exist.
+    db.close_by_ref().await.unwrap();
+    let unread = sender.read_inputs(&claimed).await;
+    for delivery in &claimed {
+        match sender.prepare(delivery, &unread).await {
+            Err(CallOutcome::Retry { reason, .. }) => {
+                assert!(reason.starts_with("database: "), "{reason}");
+            }
+            other => panic!("{:?}: {:?}", delivery.kind, other.err()),
+        }
+    }
+}
