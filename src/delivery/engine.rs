@@ -116,7 +116,7 @@ impl DeliveryEngine {
 
     /// How many free leases make a claim worthwhile while deliveries are in flight: a
     /// whole `concurrency`'s worth. Half as much (with twice `concurrency` in leases) made
-    /// twice the claims, each a transaction of five round trips on PostgreSQL; the drain
+    /// twice the claims, each then a transaction of five round trips on PostgreSQL; the drain
     /// went 15% faster with whole batches (BENCHMARKS.md, 2026-11-29 evening).
     fn batch(&self) -> usize {
         self.settings.concurrency.max(1)
@@ -276,12 +276,13 @@ impl DeliveryEngine {
             let worth_claiming = free > 0 && (in_flight.is_empty() || free >= self.batch());
             if worth_claiming {
                 let claimed_at = Instant::now();
-                let claim = async {
-                    let now = deliveries::lease_clock_ms(&self.db, self.clock_skew_ms).await?;
-                    deliveries::claim(&self.db, Uuid::new_v4(), now, self.lease_ms(), free as u64)
-                        .await
-                        .map(|batch| (now, batch))
-                };
+                let claim = deliveries::claim_on_lease_clock(
+                    &self.db,
+                    Uuid::new_v4(),
+                    self.clock_skew_ms,
+                    self.lease_ms(),
+                    free as u64,
+                );
                 match claim.await {
                     Ok((now, batch)) => {
                         let inputs = Arc::new(self.sender.read_inputs(&batch).await);

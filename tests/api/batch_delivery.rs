@@ -435,3 +435,38 @@ async fn a_claimed_batch_reads_what_its_sends_need_in_one_query_per_table_and_pr
         }
     }
 }
+
+#[tokio::test]
+async fn a_claim_on_the_lease_clock_leases_as_of_the_instant_it_read_and_says_which() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    app.start_in_progress(&tenant, "app-1").await;
+    // A process whose clock runs a minute ahead: on SQLite its own clock is the lease
+    // clock; on PostgreSQL the database's clock is, whatever the process's says.
+    let skew_ms = 60_000;
+    let lease_ms = 10_000;
+    let before = deliveries::lease_clock_ms(&app.db, skew_ms).await.unwrap();
+
+    let (now_ms, claimed) =
+        deliveries::claim_on_lease_clock(&app.db, Uuid::new_v4(), skew_ms, lease_ms, 100)
+            .await
+            .unwrap();
+
+    let after = deliveries::lease_clock_ms(&app.db, skew_ms).await.unwrap();
+    assert!(
+        (before..=after).contains(&now_ms),
+        "{before} <= {now_ms} <= {after}"
+    );
+    let wall = store::now_ms();
+    let ahead = now_ms - wall;
+    if app.database.is_postgres() {
+        assert!(
+            ahead.abs() < 5_000,
+            "the database's clock, not the skewed one: {ahead} ms"
+        );
+    } else {
+        assert!(ahead > 55_000, "the process's clock, skewed: {ahead} ms");
+    }
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(claimed[0].lease_until_ms, Some(now_ms + lease_ms));
+}
