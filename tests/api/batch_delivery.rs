@@ -9,7 +9,7 @@ use ashby_partner::store::{self, deliveries, delivery_ops, delivery_records};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{ASHBY_OK, TestApp};
+use crate::helpers::{ASHBY_OK, TestApp, TestTenant};
 
 /// A claim of up to `limit` deliveries as of `now_ms`, under a lease of its own (10 s).
 async fn claim(
@@ -191,6 +191,18 @@ fn delivered(
 
 /// On PostgreSQL a batch of successes is recorded in one statement, on SQLite in one
 /// transaction: the same outcome either way.
+/// An app that sends vendor webhooks too (to nowhere), with the tenants Acme and Globex.
+async fn app_with_webhooks_and_two_tenants() -> (TestApp, TestTenant, TestTenant) {
+    let app = TestApp::spawn_with(|s| {
+        s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
+        s.vendor.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned().into();
+    })
+    .await;
+    let acme = app.create_tenant("Acme").await;
+    let globex = app.create_tenant("Globex").await;
+    (app, acme, globex)
+}
+
 #[tokio::test]
 async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_earlier_attempts_and_each_tenant_noted()
  {
@@ -198,15 +210,7 @@ async fn a_batch_of_successes_is_recorded_only_under_its_leases_numbered_after_e
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
-    let app = TestApp::spawn_with(|s| {
-        s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
-        s.vendor.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned().into();
-    })
-    .await;
-    let (acme, globex) = (
-        app.create_tenant("Acme").await,
-        app.create_tenant("Globex").await,
-    );
+    let (app, acme, globex) = app_with_webhooks_and_two_tenants().await;
     let (retried, lost, plain) = (
         app.start_in_progress(&acme, "app-retried").await,
         app.start_in_progress(&acme, "app-lost").await,
@@ -347,15 +351,7 @@ async fn a_claimed_batch_reads_what_its_sends_need_in_one_query_per_table_and_pr
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     use secrecy::ExposeSecret as _;
 
-    let app = TestApp::spawn_with(|s| {
-        s.vendor.webhook_url = "http://127.0.0.1:9/hook".into();
-        s.vendor.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned().into();
-    })
-    .await;
-    let (acme, globex) = (
-        app.create_tenant("Acme").await,
-        app.create_tenant("Globex").await,
-    );
+    let (app, acme, globex) = app_with_webhooks_and_two_tenants().await;
     app.connect_tenant_to_ashby(&acme, "http://ashby.test", "acme-key")
         .await;
     for (tenant, application) in [(&acme, "app-1"), (&acme, "app-2"), (&globex, "app-3")] {
