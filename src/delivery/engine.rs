@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -36,6 +36,16 @@ const MAX_RECORD_BATCH: usize = 256;
 /// A finished attempt on its way to the recorder, with where to answer whether it was
 /// recorded.
 type ToRecord = (Finished, oneshot::Sender<Result<bool, DbErr>>);
+
+/// The bounds of [`DeliveryEngine::run`]'s later stages, shared by its deliveries.
+struct Stages {
+    /// Requests out at once: `delivery.concurrency`.
+    sending: Semaphore,
+    /// Sent deliveries waiting for the recorder.
+    unrecorded: Semaphore,
+    /// Signalled whenever a send starts, which frees a place ahead of the sends.
+    sent: Notify,
+}
 
 /// Cloning gives an engine over the same database, sender and waker (tests run two to
 /// play two replicas).
@@ -106,18 +116,32 @@ impl DeliveryEngine {
         self.waker.clone()
     }
 
-    /// How many deliveries this process may hold between claim and record: the
-    /// `concurrency` being sent, a batch as large claimed ahead, and as many again
-    /// waiting for the recorder, so that sending never waits for a commit (see
-    /// [`Self::run`]).
-    fn leases(&self) -> usize {
+    /// How many claimed deliveries may wait for a send slot: three batches. Claims are
+    /// commits, so the more each takes, the fewer there are; but a delivery must start its
+    /// send within [`LEASE_MARGIN_MS`] less [`SEND_MARGIN_MS`] of its claim, or it is given
+    /// back, and when every send takes the whole request timeout, only the first rounds
+    /// ahead start in time.
+    fn claimed_ahead(&self) -> usize {
         self.settings.concurrency.saturating_mul(3)
     }
 
-    /// How many free leases make a claim worthwhile while deliveries are in flight: a
-    /// whole `concurrency`'s worth. Half as much (with twice `concurrency` in leases) made
-    /// twice the claims, each then a transaction of five round trips on PostgreSQL; the drain
-    /// went 15% faster with whole batches (BENCHMARKS.md, 2026-11-29 evening).
+    /// How many sent deliveries may wait for the recorder: three rounds of sends.
+    ///
+    /// While one group of attempts commits, the sends go on and the next group piles up.
+    /// When one bound covered claim to record (three times `concurrency` in all), the
+    /// deliveries waiting for a commit held the places the next claim needed, and the
+    /// drain ran at the pace of the commits (BENCHMARKS.md, 2026-11-30). The bound stays:
+    /// a delivery's lease must outlast its wait for the recorder (see
+    /// [`LEASE_MARGIN_MS`]), so the queue must not grow while the database is slow. Eight
+    /// rounds drained SQLite about as fast and PostgreSQL slower than three.
+    fn unrecorded(&self) -> usize {
+        self.settings.concurrency.saturating_mul(3)
+    }
+
+    /// How many free places ahead of the sends make a claim worthwhile while deliveries
+    /// are in flight: a whole `concurrency`'s worth. Half as much made twice the claims,
+    /// each then a transaction of five round trips on PostgreSQL; the drain went 15% faster
+    /// with whole batches (BENCHMARKS.md, 2026-11-29 evening).
     fn batch(&self) -> usize {
         self.settings.concurrency.max(1)
     }
@@ -251,15 +275,18 @@ impl DeliveryEngine {
 
     /// Runs until `shutdown` turns true, then lets in-flight sends finish.
     ///
-    /// Two bounds: at most `delivery.concurrency` requests are out at once (`sending`), and
-    /// at most three times that many deliveries are held between claim and record
-    /// (`leases`).
-    /// A claim and a record are each a commit; with one bound for both, every send slot
-    /// sat idle through its delivery's claim and record. With the slack, the next batch
-    /// is claimed, and the last one recorded, while the sends go on.
+    /// Three bounds, one per stage a claimed delivery goes through: at most
+    /// [`Self::claimed_ahead`] wait for a send slot, `delivery.concurrency` requests are out
+    /// at once, and at most [`Self::unrecorded`] wait for the recorder. A claim and a
+    /// record are each a commit; with a bound per stage, the next batch is claimed, and the
+    /// last ones recorded, while the sends go on, and neither waits for the other.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let permits = Arc::new(Semaphore::new(self.leases()));
-        let sending = Arc::new(Semaphore::new(self.settings.concurrency));
+        let ahead = Arc::new(Semaphore::new(self.claimed_ahead()));
+        let stages = Arc::new(Stages {
+            sending: Semaphore::new(self.settings.concurrency),
+            unrecorded: Semaphore::new(self.unrecorded()),
+            sent: Notify::new(),
+        });
         let mut in_flight: JoinSet<()> = JoinSet::new();
         let (record_tx, record_rx) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(Arc::clone(&self).record_batches(record_rx));
@@ -269,7 +296,7 @@ impl DeliveryEngine {
         );
         while !*shutdown.borrow() {
             while in_flight.try_join_next().is_some() {}
-            let free = permits.available_permits();
+            let free = ahead.available_permits();
             let mut claimed_any = false;
             // A claim is a committed write: under load, claim in batches rather than one
             // row per finished send, or the claims themselves become the bottleneck.
@@ -288,40 +315,18 @@ impl DeliveryEngine {
                         let inputs = Arc::new(self.sender.read_inputs(&batch).await);
                         for claimed in batch {
                             claimed_any = true;
-                            let Ok(permit) = permits.clone().acquire_owned().await else {
+                            let Ok(waiting) = ahead.clone().acquire_owned().await else {
                                 break;
                             };
-                            let engine = Arc::clone(&self);
-                            let recorder = record_tx.clone();
-                            let sending = Arc::clone(&sending);
-                            let inputs = Arc::clone(&inputs);
-                            in_flight.spawn(async move {
-                                let (id, tenant_id, assessment_id) =
-                                    (claimed.id, claimed.tenant_id, claimed.assessment_id);
-                                let attempted = {
-                                    // Never fails: the semaphore is not closed.
-                                    let _send_slot = sending.acquire().await;
-                                    engine.attempt(claimed, &inputs, now, claimed_at).await
-                                };
-                                let recorded = match attempted {
-                                    Ok(Some(finished)) => {
-                                        let (reply, answer) = oneshot::channel();
-                                        match recorder.send((finished, reply)) {
-                                            Ok(()) => answer.await.unwrap_or_else(|_| {
-                                                Err(DbErr::Custom("the recorder stopped".into()))
-                                            }),
-                                            Err(_) => Err(DbErr::Custom("the recorder stopped".into())),
-                                        }
-                                    }
-                                    Ok(None) => Ok(false),
-                                    Err(error) => Err(error),
-                                };
-                                if let Err(error) = recorded {
-                                    tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
-                                }
-                                // The lease permit is held until the attempt is recorded.
-                                drop(permit);
-                            });
+                            let run = Arc::clone(&self).run_one(
+                                claimed,
+                                Arc::clone(&inputs),
+                                (now, claimed_at),
+                                waiting,
+                                Arc::clone(&stages),
+                                record_tx.clone(),
+                            );
+                            in_flight.spawn(run);
                         }
                     }
                     Err(error) => tracing::warn!(%error, "could not claim deliveries"),
@@ -330,7 +335,8 @@ impl DeliveryEngine {
             if claimed_any {
                 continue;
             }
-            // A finishing send wakes us (join_next) when we wait for permits to free up.
+            // A send starting frees a place ahead (`sent`); a finishing delivery may let
+            // the next of its assessment be claimed (join_next).
             let wait = if worth_claiming {
                 self.idle_wait().await
             } else {
@@ -338,6 +344,7 @@ impl DeliveryEngine {
             };
             tokio::select! {
                 () = self.waker.woken() => {}
+                () = stages.sent.notified() => {}
                 () = tokio::time::sleep(wait) => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 _ = shutdown.changed() => {}
@@ -348,6 +355,46 @@ impl DeliveryEngine {
         drop(record_tx);
         if let Err(error) = recorder.await {
             tracing::warn!(%error, "the delivery recorder ended abnormally");
+        }
+    }
+
+    /// One claimed delivery through the stages of [`Self::run`]: it waits for a send slot
+    /// (holding `waiting`, its place ahead), is sent, then waits for the recorder (holding
+    /// a place among the unrecorded) until its attempt is recorded.
+    async fn run_one(
+        self: Arc<Self>,
+        claimed: Delivery,
+        inputs: Arc<SendInputs>,
+        (claimed_ms, claimed_at): (i64, Instant),
+        waiting: OwnedSemaphorePermit,
+        stages: Arc<Stages>,
+        recorder: mpsc::UnboundedSender<ToRecord>,
+    ) {
+        let (id, tenant_id, assessment_id) = (claimed.id, claimed.tenant_id, claimed.assessment_id);
+        let (attempted, _unrecorded) = {
+            // Neither semaphore is ever closed: the acquires cannot fail.
+            let _send_slot = stages.sending.acquire().await;
+            drop(waiting);
+            stages.sent.notify_one();
+            let attempted = self.attempt(claimed, &inputs, claimed_ms, claimed_at).await;
+            // The send slot is held until there is room to wait for the recorder: when
+            // records fall behind, sends (and so claims) slow down with them.
+            (attempted, stages.unrecorded.acquire().await)
+        };
+        let recorded = match attempted {
+            Ok(Some(finished)) => {
+                let (reply, answer) = oneshot::channel();
+                let stopped = || DbErr::Custom("the recorder stopped".into());
+                match recorder.send((finished, reply)) {
+                    Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
+                    Err(_) => Err(stopped()),
+                }
+            }
+            Ok(None) => Ok(false),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(delivery_id = %id, %tenant_id, %assessment_id, %error, "could not record a delivery attempt; its lease will expire and it will be retried");
         }
     }
 

@@ -547,7 +547,7 @@ async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_engine_holds_three_times_its_concurrency_in_leases_but_sends_only_its_concurrency()
+async fn a_running_engine_claims_three_times_its_concurrency_ahead_of_its_sends_but_sends_only_its_concurrency()
  {
     use std::time::Duration;
     let app = TestApp::spawn_with(|s| s.delivery.concurrency = 2).await;
@@ -566,7 +566,7 @@ async fn a_running_engine_holds_three_times_its_concurrency_in_leases_but_sends_
     let tenant = app.create_tenant("Acme").await;
     app.connect_tenant_to_ashby(&tenant, &silent, ASHBY_KEY)
         .await;
-    for n in 0..8 {
+    for n in 0..12 {
         app.start_in_progress(&tenant, &format!("app-{n}")).await;
     }
 
@@ -577,21 +577,29 @@ async fn a_running_engine_holds_three_times_its_concurrency_in_leases_but_sends_
             .await
             .expect("the engine sends up to its concurrency");
     }
-    let leased = delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|d| d.lease_owner.is_some())
-        .count();
-    assert_eq!(
-        leased, 6,
-        "claimed ahead: three times delivery.concurrency, of 8 due"
-    );
-    // The four claimed beyond the concurrency wait for a send slot: no third request.
+    let leased = || async {
+        delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.lease_owner.is_some())
+            .count()
+    };
+    // The two sends starting free two places ahead, which the engine claims again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while leased().await < 8 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The six claimed ahead wait for a send slot: no third request, and no more claims.
     let third = tokio::time::timeout(Duration::from_millis(300), connections.recv()).await;
     assert!(
         third.is_err(),
         "a third request went out while two were in flight"
+    );
+    assert_eq!(
+        leased().await,
+        8,
+        "the two being sent and, claimed ahead, three times delivery.concurrency, of 12 due"
     );
     stop.send(true).unwrap();
     running.abort();
