@@ -605,6 +605,86 @@ async fn a_running_engine_claims_three_times_its_concurrency_ahead_of_its_sends_
     running.abort();
 }
 
+/// PostgreSQL only: there a test can hold up the recorder alone, by locking the tenant row
+/// that a batch of successes notes as delivered, while claims (which only read tenants)
+/// go on. On SQLite every write, claims included, waits for the same one writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_recorder_waits_a_running_engine_sends_until_three_times_its_concurrency_await_recording()
+ {
+    use sea_orm::{ConnectionTrait as _, DbBackend, Statement, TransactionTrait as _};
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn_with(|s| s.delivery.concurrency = 1).await;
+    if !app.database.is_postgres() {
+        return;
+    }
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    ashby
+        .mock("POST", "/assessment.update")
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    for n in 0..12 {
+        app.start_in_progress(&tenant, &format!("app-{n}")).await;
+    }
+    let lock = app.db.begin().await.unwrap();
+    lock.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id FROM tenants WHERE id = $1 FOR UPDATE",
+        [tenant.id.0.into()],
+    ))
+    .await
+    .unwrap();
+    let leased = || async {
+        delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.lease_owner.is_some())
+            .count()
+    };
+    let sent = || received.bodies().len();
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(Arc::new(second_engine(&app)).run(shutdown));
+    // The first success is held up in the recorder; two more wait in its queue, and the
+    // next send, with no room left among the unrecorded, keeps its send slot.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (sent() < 4 || leased().await < 7) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sent(),
+        4,
+        "three awaiting the recorder, and one more holding the only send slot"
+    );
+    assert_eq!(
+        leased().await,
+        7,
+        "and three times delivery.concurrency claimed ahead of the sends"
+    );
+
+    lock.rollback().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+        .await
+        .unwrap()
+        .is_empty()
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sent(), 12, "each delivery sent once, once recorded");
+    stop.send(true).unwrap();
+    running.await.unwrap();
+}
+
 /// Another engine (another process's worth of workers) on the test's database.
 fn second_engine(app: &TestApp) -> ashby_partner::delivery::DeliveryEngine {
     use ashby_partner::delivery::{DeliveryEngine, DeliveryWaker, Sender};
