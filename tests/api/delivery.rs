@@ -503,18 +503,7 @@ async fn an_expired_lease_is_taken_over_by_another_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_delivery_engines_on_one_database_send_each_delivery_exactly_once() {
     let app = TestApp::spawn_with(|s| s.delivery.concurrency = 4).await;
-    let mut ashby = mockito::Server::new_async().await;
-    let received = Received::default();
-    ashby
-        .mock("POST", "/assessment.update")
-        .match_request(received.matcher())
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
-    let tenant = app.create_tenant("Acme").await;
-    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
-        .await;
+    let (_ashby, received, tenant) = acme_on_an_ashby_accepting_updates(&app).await;
     for n in 0..12 {
         let id = app.start_in_progress(&tenant, &format!("app-{n}")).await;
         app.vendor_event(&id, &completion(n)).await;
@@ -577,14 +566,7 @@ async fn a_running_engine_claims_three_times_its_concurrency_ahead_of_its_sends_
             .await
             .expect("the engine sends up to its concurrency");
     }
-    let leased = || async {
-        delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|d| d.lease_owner.is_some())
-            .count()
-    };
+    let leased = || leased_deliveries(&app);
     // The two sends starting free two places ahead, which the engine claims again.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while leased().await < 8 && std::time::Instant::now() < deadline {
@@ -617,18 +599,7 @@ async fn while_the_recorder_waits_a_running_engine_sends_until_three_times_its_c
     if !app.database.is_postgres() {
         return;
     }
-    let mut ashby = mockito::Server::new_async().await;
-    let received = Received::default();
-    ashby
-        .mock("POST", "/assessment.update")
-        .match_request(received.matcher())
-        .with_status(200)
-        .with_body(ASHBY_OK)
-        .create_async()
-        .await;
-    let tenant = app.create_tenant("Acme").await;
-    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
-        .await;
+    let (_ashby, received, tenant) = acme_on_an_ashby_accepting_updates(&app).await;
     for n in 0..12 {
         app.start_in_progress(&tenant, &format!("app-{n}")).await;
     }
@@ -640,14 +611,7 @@ async fn while_the_recorder_waits_a_running_engine_sends_until_three_times_its_c
     ))
     .await
     .unwrap();
-    let leased = || async {
-        delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|d| d.lease_owner.is_some())
-            .count()
-    };
+    let leased = || leased_deliveries(&app);
     let sent = || received.bodies().len();
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -683,6 +647,35 @@ async fn while_the_recorder_waits_a_running_engine_sends_until_three_times_its_c
     assert_eq!(sent(), 12, "each delivery sent once, once recorded");
     stop.send(true).unwrap();
     running.await.unwrap();
+}
+
+/// A tenant, Acme, connected to a mock Ashby that accepts every update and records it.
+async fn acme_on_an_ashby_accepting_updates(
+    app: &TestApp,
+) -> (mockito::ServerGuard, Received, TestTenant) {
+    let mut ashby = mockito::Server::new_async().await;
+    let received = Received::default();
+    ashby
+        .mock("POST", "/assessment.update")
+        .match_request(received.matcher())
+        .with_status(200)
+        .with_body(ASHBY_OK)
+        .create_async()
+        .await;
+    let tenant = app.create_tenant("Acme").await;
+    app.connect_tenant_to_ashby(&tenant, &ashby.url(), ASHBY_KEY)
+        .await;
+    (ashby, received, tenant)
+}
+
+/// How many pending deliveries are leased.
+async fn leased_deliveries(app: &TestApp) -> usize {
+    delivery_ops::list(&app.db, Some(DeliveryStatus::Pending), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.lease_owner.is_some())
+        .count()
 }
 
 /// Another engine (another process's worth of workers) on the test's database.
