@@ -377,9 +377,13 @@ impl DeliveryEngine {
             drop(waiting);
             stages.sent.notify_one();
             let attempted = self.attempt(claimed, &inputs, claimed_ms, claimed_at).await;
-            // The send slot is held until there is room to wait for the recorder: when
-            // records fall behind, sends (and so claims) slow down with them.
-            (attempted, stages.unrecorded.acquire().await)
+            // An attempt to record keeps its send slot until there is room to wait for the
+            // recorder: when records fall behind, sends (and so claims) slow down with them.
+            let unrecorded = match &attempted {
+                Ok(Some(_)) => Some(stages.unrecorded.acquire().await),
+                Ok(None) | Err(_) => None,
+            };
+            (attempted, unrecorded)
         };
         let recorded = match attempted {
             Ok(Some(finished)) => {
