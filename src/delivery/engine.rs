@@ -96,13 +96,22 @@ impl DeliveryEngine {
         self
     }
 
-    /// One round as of now on the lease clock (see [`deliveries::lease_clock_ms`]).
+    /// One round as of now on the lease clock (see [`deliveries::lease_clock_ms`]), read
+    /// inside the claim as [`Self::run`] reads it.
     ///
     /// # Errors
-    /// Database errors while reading the clock, claiming or recording.
+    /// Database errors while claiming or recording.
     pub async fn step(&self) -> Result<StepReport, DbErr> {
-        let now = deliveries::lease_clock_ms(&self.db, self.clock_skew_ms).await?;
-        self.step_at(now).await
+        let claimed_at = Instant::now();
+        let (now_ms, claimed) = deliveries::claim_on_lease_clock(
+            &self.db,
+            Uuid::new_v4(),
+            self.clock_skew_ms,
+            self.lease_ms(),
+            self.round_size(),
+        )
+        .await?;
+        self.finish_round(now_ms, claimed, claimed_at).await
     }
 
     /// Counts every attempt's outcome in `metrics`.
@@ -160,10 +169,30 @@ impl DeliveryEngine {
     /// # Errors
     /// Database errors while claiming or recording.
     pub async fn step_at(&self, now_ms: i64) -> Result<StepReport, DbErr> {
-        let limit = u64::try_from(self.settings.concurrency).unwrap_or(u64::MAX);
         let claimed_at = Instant::now();
-        let claimed =
-            deliveries::claim(&self.db, Uuid::new_v4(), now_ms, self.lease_ms(), limit).await?;
+        let claimed = deliveries::claim(
+            &self.db,
+            Uuid::new_v4(),
+            now_ms,
+            self.lease_ms(),
+            self.round_size(),
+        )
+        .await?;
+        self.finish_round(now_ms, claimed, claimed_at).await
+    }
+
+    /// How many deliveries one round claims: `delivery.concurrency`.
+    fn round_size(&self) -> u64 {
+        u64::try_from(self.settings.concurrency).unwrap_or(u64::MAX)
+    }
+
+    /// Sends a round's claimed deliveries concurrently and records each outcome.
+    async fn finish_round(
+        &self,
+        now_ms: i64,
+        claimed: Vec<Delivery>,
+        claimed_at: Instant,
+    ) -> Result<StepReport, DbErr> {
         let mut report = StepReport {
             claimed: claimed.len(),
             ..StepReport::default()
