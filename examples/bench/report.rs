@@ -44,6 +44,10 @@ pub struct Database {
     pub kind: String,
     pub version: String,
     pub durability: String,
+    /// How the bench's connections reach the database: PostgreSQL's TLS costs both sides
+    /// CPU on every round trip (with `sslmode=prefer`, the default, it is on whenever the
+    /// server offers it), so runs with and without it do not compare.
+    pub transport: String,
     /// Where (a PostgreSQL URL without its credentials).
     pub location: String,
     /// The pools and their sizes.
@@ -114,6 +118,16 @@ impl Report {
                     text("SHOW synchronous_commit").await,
                     text("SHOW fsync").await
                 ),
+                transport: match text(
+                    "SELECT CASE WHEN ssl THEN 'TLS' ELSE 'no TLS' END \
+                     FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                )
+                .await
+                .as_str()
+                {
+                    "" => "TLS unknown".into(),
+                    tls => tls.into(),
+                },
                 location: url::Url::parse(url).map_or_else(
                     |_| "(unparsable URL)".into(),
                     |u| {
@@ -142,6 +156,7 @@ impl Report {
                     "journal_mode={}, synchronous={synchronous}",
                     text("PRAGMA journal_mode").await
                 ),
+                transport: "in-process".into(),
                 location: "a throwaway file in the temporary directory".into(),
                 pool: pools(&bench.settings.database),
             }
@@ -215,8 +230,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "database  {} {} ({}), {} — {}",
-            d.kind, d.version, d.durability, d.pool, d.location
+            "database  {} {} ({}; {}), {} — {}",
+            d.kind, d.version, d.durability, d.transport, d.pool, d.location
         );
         let _ = writeln!(
             out,
