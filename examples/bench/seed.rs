@@ -22,7 +22,7 @@ pub struct Seeding {
     /// Delivered deliveries, each with one attempt.
     pub deliveries: u64,
     pub seconds: f64,
-    /// After seeding and, on PostgreSQL, `VACUUM ANALYZE`.
+    /// After seeding and, on PostgreSQL, `VACUUM ANALYZE` and `CHECKPOINT`.
     pub database_mib: f64,
 }
 
@@ -149,6 +149,20 @@ pub async fn seed(bench: &Bench, rows: u64) -> Seeding {
                 .execute_unprepared(&format!("VACUUM ANALYZE {table}"))
                 .await
                 .expect("vacuum");
+        }
+        // The seeding's writes flushed to the data files, as the checkpoints of a quiet
+        // period would have: else PostgreSQL writes gigabytes back during the measured
+        // phases, and a few of their requests wait seconds for it. Needs a superuser or
+        // `pg_checkpoint`; without, the run goes on and says so.
+        let flushing = std::time::Instant::now();
+        match bench.db.execute_unprepared("CHECKPOINT").await {
+            Ok(_) => eprintln!(
+                "[seed] checkpoint: {:.1} s",
+                flushing.elapsed().as_secs_f64()
+            ),
+            Err(error) => eprintln!(
+                "[seed] no checkpoint ({error}): the seeded pass may wait for its write-back"
+            ),
         }
         "SELECT pg_database_size(current_database())"
     } else {
