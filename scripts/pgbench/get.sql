@@ -1,0 +1,2 @@
+-- The vendor GET's one read (store::assessments::find_any), of the assessment :assessment.
+SELECT "id", "tenant_id", "assessment_type_id", "application_ashby_id", "candidate_ashby_id", "status", "start_request", "result", "profile_url", "metadata", "history", "last_update_ms", "terminal_event", "created_at_ms", "updated_at_ms", "candidate_email" FROM "assessments" WHERE "id" = :assessment LIMIT 2;
