@@ -38,6 +38,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod partner_auth;
+mod pgbench_scripts;
 mod retention;
 mod safe_ops;
 mod secret_files;
